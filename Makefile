@@ -1,0 +1,41 @@
+# tusd_py: every task a user or CI needs, from a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := tests/interop/node
+
+.PHONY: run test lint bench install clean
+
+run: $(VENV)/.installed
+	$(BIN)/tusd-py serve
+
+test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check tusd_py tests
+	$(BIN)/mypy tusd_py
+
+install: $(VENV)/.installed
+
+$(VENV)/.created:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tusd_py needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.created setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e '.[test,lint]'
+	touch $@ $(VENV)/.installed
+
+# tus-js-client (and the other node peers) for the interop tests, pinned by the lock file.
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules data

@@ -1,0 +1,31 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.live_server import LiveServer
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server process with its own upload directory, for one test."""
+    server = LiveServer(tmp_path / "uploads", tmp_path / "server.log")
+    server.upload_dir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server for tests that only create their own uploads and never stop it."""
+    root = tmp_path_factory.mktemp("shared-server")
+    server = LiveServer(root / "uploads", root / "server.log")
+    server.upload_dir.mkdir()
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""Shared test machinery: real servers on free ports, and the rules for missing programs."""

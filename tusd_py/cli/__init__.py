@@ -1,0 +1,1 @@
+"""The `tusd-py` command: a thin layer over Settings and create_app."""

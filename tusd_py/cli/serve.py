@@ -1,0 +1,75 @@
+"""`tusd-py serve`: every setting as a flag, then uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from tusd_py import __version__
+from tusd_py.app import create_app
+from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
+
+log = logging.getLogger("tusd_py")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for f in settings_fields():
+        flag = "--" + f.name.replace("_", "-")
+        env = ENV_PREFIX + f.name.upper()
+        help_text = f"{f.metadata['help']} (default: {format_value(f.name, f.default)}; env {env})"
+        parser.add_argument(flag, dest=f.name, metavar=f.metadata["kind"].upper(), help=help_text, default=None)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Defaults, then TUSD_PY_* variables, then flags: each flag maps to exactly one field."""
+    overrides: dict[str, Any] = {}
+    for f in settings_fields():
+        text = getattr(args, f.name, None)
+        if text is not None:
+            overrides[f.name] = parse_value(f.name, text)
+    return Settings.from_env(**overrides)
+
+
+class _Server(uvicorn.Server):
+    """On SIGINT/SIGTERM, end in-flight PATCHes at once: each keeps what it stored and answers 503."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Any) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        asyncio.get_event_loop().call_soon_threadsafe(self._on_exit)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+    except (ValueError, TypeError) as error:
+        print(f"tusd-py: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(
+        f"tusd_py {__version__}: tus 1.0.0 uploads at http://{display_host}:{settings.port}{settings.base_path}"
+        f" (storage: {settings.upload_dir.resolve()})",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level.lower() == "debug",
+        server_header=False,
+    )
+    server = _Server(config, on_exit=app.state.service.stop_transfers)
+    server.run()
+    return 0

@@ -1,0 +1,54 @@
+"""Every failure becomes a JSON error body with the right status; no traceback ever reaches a client."""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tusd_py.protocol.constants import TUS_VERSION
+from tusd_py.protocol.errors import TusError
+
+log = logging.getLogger("tusd_py.http")
+
+
+def error_response(error: TusError, request: Request | None = None) -> Response:
+    # Set here too: a 500 is answered outside the middleware that adds it to every other response.
+    headers = {"Tus-Resumable": TUS_VERSION, **error.headers}
+    if request is not None and request.method == "HEAD":
+        # A HEAD answer carries no body; the status and headers say it all.
+        return Response(status_code=error.status, headers={**headers, "Content-Type": "application/json"})
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+async def handle_tus_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TusError)
+    if exc.status >= 500:
+        log.error("request failed: %s %s -> %d %s", request.method, request.url.path, exc.status, exc.code)
+    return error_response(exc, request)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    error = TusError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=dict(exc.headers or {}))
+    return error_response(error, request)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        error = TusError(507, "insufficient_storage", "the server has no space left for this upload")
+    else:
+        error = TusError(500, "internal_error", "the server failed to handle this request; it has been logged")
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(error, request)
+
+
+EXCEPTION_HANDLERS = {
+    TusError: handle_tus_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,111 @@
+"""The tus routes: OPTIONS, POST, HEAD, PATCH and DELETE, each a thin layer over protocol and service."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tusd_py.http import urls
+from tusd_py.protocol.concat import format_concat
+from tusd_py.protocol.creation import parse_creation
+from tusd_py.protocol.discovery import discovery_headers, require_tus_resumable
+from tusd_py.protocol.errors import upload_not_found
+from tusd_py.protocol.headers import Headers, http_date
+from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.metadata import format_metadata
+from tusd_py.protocol.patch import has_offset_body, parse_append
+from tusd_py.settings import Settings
+from tusd_py.uploads.service import UploadService
+
+
+class TusRoutes:
+    def __init__(self, service: UploadService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+        self.base_path = settings.base_path
+        self.discovery = discovery_headers(
+            service.store.capabilities, max_size=settings.max_size, expiration=settings.expire_after is not None
+        )
+
+    def routes(self) -> list[Route]:
+        base = self.base_path
+        collection = [base] if base == "/" else [base, base.rstrip("/")]
+        upload = base + "{upload_id}"
+        return [
+            *(Route(path, self.options, methods=["OPTIONS"]) for path in collection),
+            *(Route(path, self.create, methods=["POST"]) for path in collection),
+            Route(upload, self.options, methods=["OPTIONS"]),
+            Route(upload, self.head, methods=["HEAD"]),
+            Route(upload, self.patch, methods=["PATCH"]),
+            Route(upload, self.delete, methods=["DELETE"]),
+        ]
+
+    async def options(self, request: Request) -> Response:
+        return Response(status_code=200, headers=self.discovery)
+
+    async def create(self, request: Request) -> Response:
+        headers = Headers(request.scope["headers"])
+        require_tus_resumable(headers)
+        creation = parse_creation(
+            headers, max_size=self.settings.max_size, max_metadata_pairs=self.settings.max_metadata_pairs
+        )
+        partial_ids = None
+        if creation.concat is not None and creation.concat.is_final:
+            partial_ids = [urls.upload_id_from_url(request, self.base_path, url) for url in creation.concat.partial_urls]
+        body = parse_append(headers, offset=0) if has_offset_body(headers) else None
+        info = await self.service.create(creation, partial_ids=partial_ids, body=body, receive=request.receive)
+        location = urls.upload_url(request, self.base_path, info.id)
+        return Response(status_code=201, headers={"Location": location, **self._state_headers(info)})
+
+    async def head(self, request: Request) -> Response:
+        headers = Headers(request.scope["headers"])
+        require_tus_resumable(headers)
+        info = await self.service.head(self._upload_id(request))
+        response_headers = {"Cache-Control": "no-store", **self._state_headers(info)}
+        response_headers.update(self._description_headers(request, info))
+        return Response(status_code=200, headers=response_headers)
+
+    async def patch(self, request: Request) -> Response:
+        headers = Headers(request.scope["headers"])
+        require_tus_resumable(headers)
+        upload_id = self._upload_id(request)
+        info = await self.service.append(upload_id, parse_append(headers), request.receive)
+        return Response(status_code=204, headers=self._state_headers(info))
+
+    async def delete(self, request: Request) -> Response:
+        headers = Headers(request.scope["headers"])
+        require_tus_resumable(headers)
+        await self.service.terminate(self._upload_id(request))
+        return Response(status_code=204)
+
+    def _upload_id(self, request: Request) -> str:
+        upload_id: str = request.path_params["upload_id"]
+        if not is_valid_upload_id(upload_id):
+            raise upload_not_found(upload_id)
+        return upload_id
+
+    def _state_headers(self, info: UploadInfo) -> dict[str, str]:
+        """Upload-Offset (unless a final upload still waits for its partials) and Upload-Expires."""
+        headers = {}
+        if not info.concat_pending:
+            headers["Upload-Offset"] = str(info.offset)
+        expires_at = info.expires_at(self.settings.expire_after)
+        if expires_at is not None:
+            headers["Upload-Expires"] = http_date(expires_at)
+        return headers
+
+    def _description_headers(self, request: Request, info: UploadInfo) -> dict[str, str]:
+        headers = {}
+        if info.size is None:
+            headers["Upload-Defer-Length"] = "1"
+        else:
+            headers["Upload-Length"] = str(info.size)
+        metadata = info.raw_metadata if info.raw_metadata is not None else format_metadata(info.metadata)
+        if metadata:
+            headers["Upload-Metadata"] = metadata
+        if info.is_partial or info.is_final:
+            partial_urls = [urls.upload_url(request, self.base_path, p) for p in info.partial_uploads or []]
+            headers["Upload-Concat"] = format_concat(info.is_final, partial_urls)
+        return headers

@@ -1,0 +1,44 @@
+"""The lock interface. A waiter asks the holder to let go; the holder's request ends, keeping what it stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from tusd_py.protocol.errors import TusError
+
+ReleaseRequest = Callable[[], None]
+
+
+def upload_locked(upload_id: str, waited: float) -> TusError:
+    return TusError(
+        423,
+        "upload_locked",
+        f"another request is writing to this upload and did not let go within {waited:g}s; retry later",
+        {"upload_id": upload_id},
+        headers={"Retry-After": "1"},
+    )
+
+
+class Lock(Protocol):
+    async def release(self) -> None: ...
+
+
+class Locker(Protocol):
+    async def acquire(
+        self, upload_id: str, *, timeout: float, on_release_requested: ReleaseRequest | None = None
+    ) -> Lock:
+        """Take the upload's lock, asking a holder to let go; TusError 423 after `timeout` seconds."""
+        ...
+
+
+@asynccontextmanager
+async def holding(
+    locker: Locker, upload_id: str, *, timeout: float, on_release_requested: ReleaseRequest | None = None
+) -> AsyncIterator[Lock]:
+    lock = await locker.acquire(upload_id, timeout=timeout, on_release_requested=on_release_requested)
+    try:
+        yield lock
+    finally:
+        await lock.release()

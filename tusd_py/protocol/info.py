@@ -1,0 +1,41 @@
+"""UploadInfo: everything known about one upload, independent of where it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class UploadInfo:
+    id: str
+    size: int | None  # None while the length is deferred
+    offset: int = 0
+    metadata: dict[str, str] = field(default_factory=dict)
+    raw_metadata: str | None = None  # the Upload-Metadata header as the client sent it
+    is_partial: bool = False
+    is_final: bool = False
+    partial_uploads: list[str] | None = None
+    concat_pending: bool = False  # a final upload still waiting for its partials
+    created_at: float = 0.0
+    updated_at: float = 0.0  # when bytes last arrived
+    completed_at: float | None = None
+    owner: str | None = None
+    storage: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_deferred(self) -> bool:
+        return self.size is None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.size is not None and self.offset >= self.size and not self.concat_pending
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.size is None else self.size - self.offset
+
+    def expires_at(self, expire_after: float | None) -> float | None:
+        """Incomplete uploads expire `expire_after` seconds after their last activity."""
+        if expire_after is None or self.is_complete:
+            return None
+        return max(self.created_at, self.updated_at) + expire_after

@@ -1,0 +1,109 @@
+"""The one settings object. Each field is one CLI flag (`--upload-dir`) and one variable (`TUSD_PY_UPLOAD_DIR`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from tusd_py.units import format_duration, format_size, parse_duration, parse_size
+
+ENV_PREFIX = "TUSD_PY_"
+_OFF = {"", "none", "off", "unlimited", "never"}
+
+
+def setting(default: Any, help: str, kind: str = "str", optional: bool = False) -> Any:
+    """A settings field: `kind` says how text becomes a value (str, int, bool, path, size, duration)."""
+    return field(default=default, metadata={"help": help, "kind": kind, "optional": optional})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = setting("127.0.0.1", "address to listen on (loopback by default)")
+    port: int = setting(1080, "TCP port to listen on", "int")
+    base_path: str = setting("/files/", "path under which uploads are created and served")
+    upload_dir: Path = setting(Path("data"), "directory holding uploads (tusd's file-store layout)", "path")
+    max_size: int | None = setting(None, "largest upload accepted, e.g. 5GiB (unlimited when unset)", "size", True)
+    network_timeout: float = setting(60.0, "end a PATCH whose body sends no byte for this long, keeping what arrived", "duration")
+    lock_timeout: float = setting(5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration")
+    expire_after: float | None = setting(None, "unfinished uploads expire this long after their last byte, e.g. 24h", "duration", True)
+    max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
+    write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
+    log_level: str = setting("info", "log level: debug, info, warning, error")
+
+    def __post_init__(self) -> None:
+        base = "/" + self.base_path.strip("/") + "/" if self.base_path.strip("/") else "/"
+        object.__setattr__(self, "base_path", base)
+        object.__setattr__(self, "upload_dir", Path(self.upload_dir))
+        if self.write_block_size < 64 * 1024:
+            raise ValueError("write_block_size must be at least 64KiB")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `TUSD_PY_*` variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in environ:
+                values[f.name] = parse_value(f.name, environ[name])
+        values.update(overrides)
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Text from a flag or a variable, turned into the field's type; ValueError says what was expected."""
+    meta = _field(name).metadata
+    kind = meta["kind"]
+    if meta["optional"] and text.strip().lower() in _OFF:
+        return None
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "bool":
+            lowered = text.strip().lower()
+            if lowered not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                raise ValueError(f"not a boolean: {text!r}")
+            return lowered in {"1", "true", "yes", "on"}
+        if kind == "path":
+            return Path(text)
+        if kind == "size":
+            return parse_size(text)
+        if kind == "duration":
+            return parse_duration(text)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    return text
+
+
+def format_value(name: str, value: Any) -> str:
+    """How a value reads in --help."""
+    kind = _field(name).metadata["kind"]
+    if value is None:
+        return "unset"
+    if kind == "size":
+        return format_size(value)
+    if kind == "duration":
+        return format_duration(value)
+    return str(value)
+
+
+def settings_fields() -> list[Any]:
+    return list(fields(Settings))
+
+
+def default_of(name: str) -> Any:
+    f = _field(name)
+    return f.default if f.default is not MISSING else None
+
+
+def _field(name: str) -> Any:
+    for f in fields(Settings):
+        if f.name == name:
+            return f
+    raise KeyError(name)

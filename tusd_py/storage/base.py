@@ -1,0 +1,73 @@
+"""The store interface: a small core plus optional capabilities, each declared so the server advertises only those."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from tusd_py.protocol.checksum import Hasher
+from tusd_py.protocol.info import UploadInfo
+
+
+class Capability(str, Enum):
+    TERMINATION = "termination"
+    CONCATENATION = "concatenation"
+    DEFERRED_LENGTH = "deferred-length"
+    STAGED_APPEND = "staged-append"  # bytes can be verified before they join the upload (checksum)
+    RANGED_READS = "ranged-reads"
+
+
+class Appender(Protocol):
+    """Bytes going into one upload. `written` counts the bytes already handed to storage."""
+
+    written: int
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def flush(self) -> None:
+        """Hand every buffered byte to storage (and to the hasher)."""
+        ...
+
+    def digest(self) -> bytes | None:
+        """The hasher's digest of everything flushed, when the appender was opened with one."""
+        ...
+
+    async def close(self, keep: bool = True) -> int:
+        """Hand everything to storage; a staged appender drops its bytes unless `keep`. Returns bytes kept."""
+        ...
+
+
+class UploadStore(Protocol):
+    """The core every store has: create, read info, write info, append."""
+
+    capabilities: frozenset[Capability]
+
+    async def create(self, info: UploadInfo) -> None: ...
+
+    async def get_info(self, upload_id: str) -> UploadInfo:
+        """The upload's info with its current offset; TusError 404 when there is no such upload."""
+        ...
+
+    async def save_info(self, info: UploadInfo) -> None: ...
+
+    def open_appender(self, info: UploadInfo, *, staged: bool = False, hasher: Hasher | None = None) -> Appender: ...
+
+    def iter_infos(self) -> AsyncIterator[UploadInfo]: ...
+
+
+@runtime_checkable
+class Terminater(Protocol):
+    async def terminate(self, upload_id: str) -> None: ...
+
+
+@runtime_checkable
+class Concater(Protocol):
+    async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None:
+        """Fill the final upload with the partials' bytes, in order, all at once or not at all."""
+        ...
+
+
+@runtime_checkable
+class LengthDeferrer(Protocol):
+    async def declare_length(self, info: UploadInfo, length: int) -> None: ...

@@ -1,0 +1,145 @@
+"""The file store: `<dir>/<id>` holds the bytes, `<dir>/<id>.info` tusd's JSON; the offset is the data file's size."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from tusd_py.protocol.checksum import Hasher
+from tusd_py.protocol.errors import TusError, upload_not_found
+from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, append_file
+from tusd_py.storage.base import Capability
+from tusd_py.storage.tusd_format import info_from_json, info_to_json
+
+
+class _StagedAppender(FileAppender):
+    """Writes to a staging file; only `close(keep=True)` moves the bytes into the upload."""
+
+    def __init__(self, staging: Path, data: Path, **kwargs: object) -> None:
+        super().__init__(staging, **kwargs)  # type: ignore[arg-type]
+        self._data = data
+
+    async def close(self, keep: bool = True) -> int:
+        staged = await super().close()
+        try:
+            if keep and staged:
+                await asyncio.to_thread(append_file, self.path, self._data)
+        finally:
+            self.path.unlink(missing_ok=True)
+        return staged if keep else 0
+
+
+class FileStore:
+    """Uploads on a local (or shared) file system, in tusd's own layout."""
+
+    capabilities = frozenset(
+        {
+            Capability.TERMINATION,
+            Capability.CONCATENATION,
+            Capability.DEFERRED_LENGTH,
+            Capability.STAGED_APPEND,
+            Capability.RANGED_READS,
+        }
+    )
+
+    def __init__(self, directory: str | os.PathLike[str], *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
+        self.directory = Path(directory).resolve()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.block_size = block_size
+
+    def data_path(self, upload_id: str) -> Path:
+        if not is_valid_upload_id(upload_id):
+            raise upload_not_found(upload_id)
+        return self.directory / upload_id
+
+    def info_path(self, upload_id: str) -> Path:
+        return self.data_path(upload_id).with_name(upload_id + ".info")
+
+    def _staging_path(self, upload_id: str) -> Path:
+        # A dot-file: tusd and directory listings of `*.info` never mistake it for an upload.
+        return self.directory / f".{upload_id}.staging"
+
+    async def create(self, info: UploadInfo) -> None:
+        data = self.data_path(info.id)
+        info.storage = {"Type": "filestore", "Path": str(data), "InfoPath": str(self.info_path(info.id))}
+        fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
+        os.close(fd)
+        await self.save_info(info)
+
+    async def get_info(self, upload_id: str) -> UploadInfo:
+        info_path = self.info_path(upload_id)
+        try:
+            raw = info_path.read_bytes()
+            stat = os.stat(self.data_path(upload_id))
+        except FileNotFoundError:
+            raise upload_not_found(upload_id) from None
+        try:
+            info = info_from_json(json.loads(raw), fallback_created_at=os.stat(info_path).st_mtime)
+        except (ValueError, KeyError, TypeError) as error:
+            raise TusError(500, "corrupt_upload_info", "the upload's info file cannot be read", {"upload_id": upload_id}) from error
+        info.id = upload_id
+        info.offset = stat.st_size
+        info.updated_at = stat.st_mtime
+        return info
+
+    async def save_info(self, info: UploadInfo) -> None:
+        """Write the whole info atomically: readers see the old or the new file, never half of one."""
+        path = self.info_path(info.id)
+        temporary = path.with_name(f".{info.id}.info.tmp")
+        temporary.write_text(json.dumps(info_to_json(info), separators=(",", ":")))
+        os.replace(temporary, path)
+
+    def open_appender(
+        self,
+        info: UploadInfo,
+        *,
+        staged: bool = False,
+        hasher: Hasher | None = None,
+        on_written: Callable[[int], None] | None = None,
+    ) -> FileAppender:
+        data = self.data_path(info.id)
+        if staged:
+            staging = self._staging_path(info.id)
+            staging.unlink(missing_ok=True)
+            return _StagedAppender(staging, data, hasher=hasher, block_size=self.block_size, on_written=on_written)
+        return FileAppender(data, hasher=hasher, block_size=self.block_size, on_written=on_written)
+
+    async def terminate(self, upload_id: str) -> None:
+        for path in (self.data_path(upload_id), self.info_path(upload_id), self._staging_path(upload_id)):
+            path.unlink(missing_ok=True)
+
+    async def declare_length(self, info: UploadInfo, length: int) -> None:
+        info.size = length
+        await self.save_info(info)
+
+    async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None:
+        """Assemble into a temporary file, then rename: a crash leaves the final upload empty, never half-filled."""
+        target = self.data_path(final.id)
+        assembling = self.directory / f".{final.id}.assembling"
+
+        def assemble() -> None:
+            assembling.write_bytes(b"")
+            for partial in partials:
+                append_file(self.data_path(partial.id), assembling)
+            os.replace(assembling, target)
+
+        try:
+            await asyncio.to_thread(assemble)
+        finally:
+            assembling.unlink(missing_ok=True)
+        final.offset = os.stat(target).st_size
+
+    async def iter_infos(self) -> AsyncIterator[UploadInfo]:
+        for entry in sorted(self.directory.glob("*.info")):
+            upload_id = entry.name[: -len(".info")]
+            if not is_valid_upload_id(upload_id):
+                continue
+            try:
+                yield await self.get_info(upload_id)
+            except TusError:
+                continue

@@ -1,0 +1,57 @@
+"""tusd's `.info` JSON, read and written so an upload directory moves between tusd and tusd_py both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tusd_py.protocol.info import UploadInfo
+
+# tusd ignores keys it does not know, so tusd_py keeps its own bookkeeping under one extra key.
+EXTRA_KEY = "TusdPy"
+
+
+def info_to_json(info: UploadInfo) -> dict[str, Any]:
+    extra: dict[str, Any] = {"created_at": info.created_at}
+    if info.raw_metadata is not None:
+        extra["raw_metadata"] = info.raw_metadata
+    if info.concat_pending:
+        extra["concat_pending"] = True
+    if info.completed_at is not None:
+        extra["completed_at"] = info.completed_at
+    if info.owner is not None:
+        extra["owner"] = info.owner
+    return {
+        "ID": info.id,
+        "Size": info.size if info.size is not None else 0,
+        "SizeIsDeferred": info.size is None,
+        "Offset": info.offset,
+        "MetaData": dict(info.metadata),
+        "IsPartial": info.is_partial,
+        "IsFinal": info.is_final,
+        "PartialUploads": list(info.partial_uploads) if info.partial_uploads is not None else None,
+        "Storage": dict(info.storage),
+        EXTRA_KEY: extra,
+    }
+
+
+def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> UploadInfo:
+    """Accepts exactly what tusd writes (no extra key) as well as what tusd_py writes."""
+    extra = data.get(EXTRA_KEY) or {}
+    metadata = data.get("MetaData") or {}
+    partials = data.get("PartialUploads")
+    deferred = bool(data.get("SizeIsDeferred"))
+    return UploadInfo(
+        id=str(data["ID"]),
+        size=None if deferred else int(data.get("Size") or 0),
+        offset=int(data.get("Offset") or 0),
+        metadata={str(key): str(value) for key, value in metadata.items()},
+        raw_metadata=extra.get("raw_metadata"),
+        is_partial=bool(data.get("IsPartial")),
+        is_final=bool(data.get("IsFinal")),
+        partial_uploads=[str(p) for p in partials] if partials is not None else None,
+        concat_pending=bool(extra.get("concat_pending", False)),
+        created_at=float(extra.get("created_at", fallback_created_at)),
+        completed_at=extra.get("completed_at"),
+        owner=extra.get("owner"),
+        storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
+    )

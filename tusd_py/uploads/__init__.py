@@ -1,0 +1,1 @@
+"""Upload orchestration: one straight line from a request body, through the lock, into the store."""

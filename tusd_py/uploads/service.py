@@ -1,0 +1,258 @@
+"""UploadService: creation, appends, offsets, termination and concatenation, glued to a store and a locker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import Receive
+
+from tusd_py.locking.base import Locker, holding
+from tusd_py.protocol.checksum import checksum_mismatch
+from tusd_py.protocol.creation import CreationRequest, check_max_size
+from tusd_py.protocol.errors import TusError, upload_gone
+from tusd_py.protocol.ids import new_upload_id
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.patch import AppendRequest, plan_append
+from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.uploads.transfer import StopReason, Transfer
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_size: int | None = None
+    expire_after: float | None = None
+    network_timeout: float | None = 60.0
+    lock_timeout: float = 5.0
+
+
+class UploadService:
+    def __init__(self, store: UploadStore, locker: Locker, limits: Limits, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.locker = locker
+        self.limits = limits
+        self.clock = clock
+        self._transfers: set[Transfer] = set()
+        self._finals_waiting_on: dict[str, set[str]] = {}  # partial id -> final ids (concatenation-unfinished)
+
+    async def start(self) -> None:
+        """Rebuild the index of final uploads still waiting for their partials, and finish those now ready."""
+        ready: list[str] = []
+        async for info in self.store.iter_infos():
+            if info.is_final and info.concat_pending:
+                self._watch_partials(info)
+                ready.append(info.id)
+        for final_id in ready:
+            await self._assemble_when_ready(final_id)
+
+    def stop_transfers(self, reason: StopReason = StopReason.SHUTDOWN) -> int:
+        """End every body being received (shutdown); each keeps what it stored. Returns how many."""
+        transfers = list(self._transfers)
+        for transfer in transfers:
+            transfer.stop(reason)
+        return len(transfers)
+
+    @property
+    def active_transfers(self) -> int:
+        return len(self._transfers)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def load(self, upload_id: str) -> UploadInfo:
+        """The upload's info without taking its lock; 404 when unknown, 410 when expired."""
+        info = await self.store.get_info(upload_id)
+        expires_at = info.expires_at(self.limits.expire_after)
+        if expires_at is not None and expires_at <= self.clock():
+            raise upload_gone(upload_id, "it expired before it was completed")
+        return info
+
+    async def head(self, upload_id: str) -> UploadInfo:
+        """The upload's info under its lock, so a stale PATCH still open on it is ended first."""
+        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
+            info = await self.load(upload_id)
+            if info.is_final and info.concat_pending:
+                await self._assemble(info)
+            return info
+
+    # -- creation --------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        request: CreationRequest,
+        *,
+        partial_ids: list[str] | None = None,
+        body: AppendRequest | None = None,
+        receive: Receive | None = None,
+    ) -> UploadInfo:
+        """Create an upload; with `body`, store the request's bytes too (creation-with-upload)."""
+        if request.concat is not None and request.concat.is_final:
+            return await self._create_final(request, partial_ids or [])
+        self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
+        now = self.clock()
+        info = UploadInfo(
+            id=new_upload_id(),
+            size=request.length,
+            metadata=dict(request.metadata),
+            raw_metadata=request.raw_metadata,
+            is_partial=request.concat is not None,
+            created_at=now,
+            updated_at=now,
+        )
+        plan = plan_append(info, body, max_size=self.limits.max_size) if body is not None else None
+        await self.store.create(info)
+        if info.is_complete:
+            await self._complete(info)
+        if plan is None or body is None or receive is None:
+            return info
+        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
+        async with holding(self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=lambda: transfer.stop(StopReason.INTERRUPTED)):
+            await self._receive(info, body, plan.limit, transfer)
+        await self._after_completion(info)
+        return info
+
+    async def _create_final(self, request: CreationRequest, partial_ids: list[str]) -> UploadInfo:
+        self._require(Capability.CONCATENATION, True, "concatenation")
+        partials = [await self.load(partial_id) for partial_id in partial_ids]
+        for partial in partials:
+            if not partial.is_partial:
+                raise TusError(400, "not_a_partial_upload", f"upload {partial.id} was not created with Upload-Concat: partial", {"upload_id": partial.id})
+            if partial.size is None:
+                raise TusError(400, "partial_length_unknown", f"partial upload {partial.id} has no length yet", {"upload_id": partial.id})
+        size = sum(partial.size or 0 for partial in partials)
+        check_max_size(size, self.limits.max_size)
+        now = self.clock()
+        info = UploadInfo(
+            id=new_upload_id(),
+            size=size,
+            metadata=dict(request.metadata),
+            raw_metadata=request.raw_metadata,
+            is_final=True,
+            partial_uploads=[partial.id for partial in partials],
+            concat_pending=True,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create(info)
+        self._watch_partials(info)
+        return await self._assemble_when_ready(info.id) or info
+
+    # -- appending -------------------------------------------------------------------------------
+
+    async def append(self, upload_id: str, request: AppendRequest, receive: Receive) -> UploadInfo:
+        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
+        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=lambda: transfer.stop(StopReason.INTERRUPTED)):
+            info = await self.load(upload_id)
+            plan = plan_append(info, request, max_size=self.limits.max_size)
+            if plan.declare_length is not None:
+                self._require(Capability.DEFERRED_LENGTH, True, "creation-defer-length")
+                assert isinstance(self.store, LengthDeferrer)
+                await self.store.declare_length(info, plan.declare_length)
+            await self._receive(info, request, plan.limit, transfer)
+        await self._after_completion(info)
+        return info
+
+    async def _receive(self, info: UploadInfo, request: AppendRequest, limit: int | None, transfer: Transfer) -> None:
+        """Copy the body into the upload, then turn how the copy ended into the answer."""
+        checksum = request.checksum
+        if checksum is not None:
+            self._require(Capability.STAGED_APPEND, True, "checksum")
+        appender = self.store.open_appender(info, staged=checksum is not None, hasher=checksum.hasher() if checksum else None)
+        self._transfers.add(transfer)
+        verified = checksum is None
+        try:
+            await transfer.run(appender, limit)
+        finally:
+            self._transfers.discard(transfer)
+            try:
+                await appender.flush()  # the digest covers only what reached the hasher
+                verified = checksum is None or (transfer.ended_cleanly and appender.digest() == checksum.digest)
+            finally:
+                info.offset += await appender.close(keep=verified)
+            if transfer.received:
+                info.updated_at = self.clock()
+        if info.is_complete:
+            await self._complete(info)
+        if checksum is not None and transfer.ended_cleanly and not verified:
+            raise checksum_mismatch(checksum)
+        self._raise_for_ending(info, transfer)
+
+    def _raise_for_ending(self, info: UploadInfo, transfer: Transfer) -> None:
+        offset = {"Upload-Offset": str(info.offset)}
+        details = {"offset": info.offset, "received": transfer.received}
+        if transfer.overflow:
+            raise TusError(413, "body_exceeds_length", "the body is longer than the upload's remaining length; the bytes up to the length were stored", details, offset)
+        if transfer.stop_reason is StopReason.INTERRUPTED:
+            raise TusError(409, "upload_interrupted", "another request for this upload took over; resume from Upload-Offset", details, offset)
+        if transfer.stop_reason is StopReason.TIMEOUT:
+            raise TusError(408, "body_timeout", f"no bytes arrived for {self.limits.network_timeout:g}s; what arrived was stored", details, offset)
+        if transfer.stop_reason is StopReason.SHUTDOWN:
+            raise TusError(503, "server_shutting_down", "the server is stopping; what arrived was stored, resume shortly", details, {**offset, "Retry-After": "5"})
+        if transfer.disconnected:
+            raise TusError(400, "client_disconnected", "the client went away; what arrived was stored", details, offset)
+
+    # -- completion and concatenation -------------------------------------------------------------
+
+    async def _complete(self, info: UploadInfo) -> None:
+        info.completed_at = self.clock()
+        await self.store.save_info(info)
+
+    async def _after_completion(self, info: UploadInfo) -> None:
+        """With the upload's own lock released: finish the final uploads that were waiting on it."""
+        if info.is_complete and info.is_partial:
+            for final_id in list(self._finals_waiting_on.get(info.id, ())):
+                await self._assemble_when_ready(final_id)
+
+    def _watch_partials(self, final: UploadInfo) -> None:
+        for partial_id in final.partial_uploads or []:
+            self._finals_waiting_on.setdefault(partial_id, set()).add(final.id)
+
+    def _unwatch_partials(self, final: UploadInfo) -> None:
+        for partial_id in final.partial_uploads or []:
+            waiting = self._finals_waiting_on.get(partial_id)
+            if waiting is not None:
+                waiting.discard(final.id)
+                if not waiting:
+                    del self._finals_waiting_on[partial_id]
+
+    async def _assemble_when_ready(self, final_id: str) -> UploadInfo | None:
+        try:
+            async with holding(self.locker, final_id, timeout=self.limits.lock_timeout):
+                final = await self.store.get_info(final_id)
+                await self._assemble(final)
+                return final
+        except TusError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    async def _assemble(self, final: UploadInfo) -> None:
+        """Concatenate the partials into the final upload once every one of them is complete (lock held)."""
+        if not final.concat_pending:
+            return
+        partials = []
+        for partial_id in final.partial_uploads or []:
+            partial = await self.store.get_info(partial_id)
+            if not partial.is_complete:
+                return
+            partials.append(partial)
+        assert isinstance(self.store, Concater)
+        await self.store.concatenate(final, partials)
+        final.concat_pending = False
+        self._unwatch_partials(final)
+        await self._complete(final)
+
+    # -- termination -----------------------------------------------------------------------------
+
+    async def terminate(self, upload_id: str) -> None:
+        self._require(Capability.TERMINATION, True, "termination")
+        assert isinstance(self.store, Terminater)
+        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
+            info = await self.store.get_info(upload_id)
+            await self.store.terminate(upload_id)
+            if info.is_final:
+                self._unwatch_partials(info)
+
+    def _require(self, capability: Capability, needed: bool, extension: str) -> None:
+        if needed and capability not in self.store.capabilities:
+            raise TusError(501, "extension_not_supported", f"the configured store does not support {extension}")
