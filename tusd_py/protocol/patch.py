@@ -42,15 +42,17 @@ def parse_append(headers: Headers, *, offset: int | None = None) -> AppendReques
             f"the body must have Content-Type: {OFFSET_CONTENT_TYPE}",
             {"content_type": (headers.get("Content-Type") or "")[:200]},
         )
+    declared_length = None
     if offset is None:
         value = headers.get("Upload-Offset")
         if value is None:
             raise TusError(400, "missing_offset", "Upload-Offset is required")
         offset = parse_uint("Upload-Offset", value)
+        declared_length = optional_uint(headers, "Upload-Length")  # on a POST it is the creation length
     checksum_header = headers.get("Upload-Checksum")
     return AppendRequest(
         offset=offset,
-        declared_length=optional_uint(headers, "Upload-Length"),
+        declared_length=declared_length,
         checksum=parse_checksum(checksum_header) if checksum_header is not None else None,
         content_length=optional_uint(headers, "Content-Length"),
     )

@@ -44,33 +44,50 @@ class FileAppender:
         self._buffer = bytearray()
         self._in_flight: asyncio.Future[int] | None = None
         self._loop = asyncio.get_running_loop()
-        self._last_handoff = self._loop.time()
+        self._handoff_lock = asyncio.Lock()  # one hand-off at a time keeps blocks in order
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed_flush: asyncio.Task[None] | None = None
         self._closed = False
 
     async def write(self, data: bytes) -> None:
+        if not self._buffer and self._timer is None:
+            self._timer = self._loop.call_later(MAX_HOLD_SECONDS, self._flush_held_bytes)
         self._buffer += data
-        if len(self._buffer) >= self._block_size or self._loop.time() - self._last_handoff > MAX_HOLD_SECONDS:
+        if len(self._buffer) >= self._block_size:
             await self._hand_off()
 
+    def _flush_held_bytes(self) -> None:
+        """A stalled or slow sender: hand over what it sent so far instead of holding it in memory."""
+        self._timer = None
+        if self._buffer and not self._closed:
+            self._timed_flush = self._loop.create_task(self._hand_off())
+
     async def _hand_off(self) -> None:
-        await self._settle()
-        if not self._buffer:
-            return
-        block, self._buffer = self._buffer, bytearray()
-        self._last_handoff = self._loop.time()
-        self._in_flight = self._loop.run_in_executor(None, _write_all, self._fd, block, self._hasher)
+        async with self._handoff_lock:
+            await self._settle()
+            if not self._buffer:
+                return
+            block, self._buffer = self._buffer, bytearray()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._in_flight = self._loop.run_in_executor(None, _write_all, self._fd, block, self._hasher)
+            self._in_flight.add_done_callback(self._block_written)
+
+    def _block_written(self, in_flight: asyncio.Future[int]) -> None:
+        if not in_flight.cancelled() and in_flight.exception() is None:
+            self.written += in_flight.result()
+            if self._on_written is not None:
+                self._on_written(self.written)
 
     async def _settle(self) -> None:
         """Wait for the block in flight. Shielded: a cancelled request must not lose a block mid-write."""
         if self._in_flight is None:
             return
         in_flight = self._in_flight
-        count = await asyncio.shield(in_flight)
+        await asyncio.shield(in_flight)
         if self._in_flight is in_flight:
             self._in_flight = None
-            self.written += count
-            if self._on_written is not None:
-                self._on_written(self.written)
 
     async def flush(self) -> None:
         await self._hand_off()
@@ -83,6 +100,8 @@ class FileAppender:
         if self._closed:
             return self.written
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
         try:
             await self.flush()
         finally:

@@ -1,0 +1,80 @@
+"""`tusd-py serve`: flags and TUSD_PY_* variables map one to one onto Settings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.live_server import LiveServer
+from tusd_py.cli.main import build_parser
+from tusd_py.cli.serve import settings_from_args
+from tusd_py.settings import Settings, settings_fields
+
+SAMPLES = {
+    "host": ("0.0.0.0", "0.0.0.0"),
+    "port": ("8080", 8080),
+    "base_path": ("uploads", "/uploads/"),
+    "upload_dir": ("/tmp/x", Path("/tmp/x")),
+    "max_size": ("5GiB", 5 * 2**30),
+    "network_timeout": ("90s", 90.0),
+    "lock_timeout": ("250ms", 0.25),
+    "expire_after": ("7d", 7 * 86400.0),
+    "max_metadata_pairs": ("10", 10),
+    "write_block_size": ("1MiB", 2**20),
+    "log_level": ("debug", "debug"),
+}
+
+
+def test_every_setting_has_a_sample_here() -> None:
+    assert sorted(SAMPLES) == sorted(f.name for f in settings_fields())
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_each_variable_sets_its_field(name: str) -> None:
+    text, value = SAMPLES[name]
+    settings = Settings.from_env({"TUSD_PY_" + name.upper(): text})
+    assert getattr(settings, name) == value
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_each_flag_sets_its_field(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for f in settings_fields():
+        monkeypatch.delenv("TUSD_PY_" + f.name.upper(), raising=False)
+    text, value = SAMPLES[name]
+    args = build_parser().parse_args(["serve", "--" + name.replace("_", "-"), text])
+    assert getattr(settings_from_args(args), name) == value
+
+
+def test_a_flag_wins_over_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUSD_PY_PORT", "2000")
+    assert settings_from_args(build_parser().parse_args(["serve"])).port == 2000
+    assert settings_from_args(build_parser().parse_args(["serve", "--port", "3000"])).port == 3000
+
+
+def test_optional_limits_can_be_switched_off() -> None:
+    assert Settings.from_env({"TUSD_PY_MAX_SIZE": "unlimited"}).max_size is None
+    assert Settings.from_env({"TUSD_PY_EXPIRE_AFTER": "off"}).expire_after is None
+
+
+def test_help_documents_every_setting_with_its_default() -> None:
+    result = subprocess.run([sys.executable, "-m", "tusd_py", "serve", "--help"], capture_output=True, text=True, check=True)
+    text = " ".join(result.stdout.split())
+    for f in settings_fields():
+        assert "--" + f.name.replace("_", "-") in text
+        assert "TUSD_PY_" + f.name.upper() in text
+    assert "(default: 127.0.0.1;" in text and "(default: 1080;" in text and "(default: /files/;" in text
+
+
+def test_a_bad_value_is_refused_with_a_clear_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tusd_py", "serve", "--max-size", "lots"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "max_size: not a size: 'lots'" in result.stderr
+
+
+def test_the_server_greets_with_where_to_upload(live_server: LiveServer) -> None:
+    assert f"tus 1.0.0 uploads at http://127.0.0.1:{live_server.port}/files/" in live_server.log()
