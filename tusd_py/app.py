@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Route
 
+from tusd_py.http.cors import CORSMiddleware
 from tusd_py.http.errors import EXCEPTION_HANDLERS
-from tusd_py.http.middleware import MethodOverrideMiddleware, TusResumableMiddleware
+from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMiddleware
 from tusd_py.http.tus import TusRoutes
 from tusd_py.locking import Locker, MemoryLocker
+from tusd_py.ops.background import Background, StartOnFirstRequest
+from tusd_py.ops.health import Readiness, healthz
+from tusd_py.ops.logging import RequestIdMiddleware
+from tusd_py.ops.metrics import Metrics, MetricsMiddleware
 from tusd_py.settings import Settings
 from tusd_py.storage import FileStore, UploadStore
 from tusd_py.uploads.service import Limits, UploadService
-
-
-class _StartOnce:
-    """Runs the service's start-up on the first request: a mounted app never sees its own lifespan."""
-
-    def __init__(self, app: ASGIApp, service: UploadService) -> None:
-        self.app = app
-        self.service = service
-        self._started: asyncio.Task[None] | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            if self._started is None:
-                self._started = asyncio.ensure_future(self.service.start())
-            await asyncio.shield(self._started)
-        await self.app(scope, receive, send)
+from tusd_py.uploads.tombstones import FileTombstones
 
 
 def create_app(
@@ -43,34 +32,52 @@ def create_app(
 ) -> Starlette:
     """The tus server as an ASGI app. Settings default to `Settings.from_env()`."""
     settings = settings or Settings.from_env()
-    store = store or FileStore(settings.upload_dir, block_size=settings.write_block_size)
+    file_store = FileStore(settings.upload_dir, block_size=settings.write_block_size)
     service = UploadService(
-        store,
+        store or file_store,
         locker or MemoryLocker(),
         Limits(
             max_size=settings.max_size,
             expire_after=settings.expire_after,
+            retain_completed=settings.retain_completed,
             network_timeout=settings.network_timeout,
             lock_timeout=settings.lock_timeout,
         ),
+        tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
     )
-    tus = TusRoutes(service, settings)
+    metrics = Metrics()
+    service.listeners.append(metrics)
+    removes = settings.expire_after is not None or settings.retain_completed is not None
+    background = Background(service, sweep_interval=settings.sweep_interval if removes else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await background.start()
         yield
-        service.stop_transfers()
+        await background.stop()
 
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", Readiness(service.store).readyz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *TusRoutes(service, settings).routes(),
+    ]
     app = Starlette(
-        routes=tus.routes(),
+        routes=routes,
         middleware=[
-            Middleware(TusResumableMiddleware),
+            # Outermost first. Method override copies the scope, so it comes before everything that reads it.
             Middleware(MethodOverrideMiddleware),
-            Middleware(_StartOnce, service=service),
+            Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(ProtocolHeadersMiddleware),
+            Middleware(CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials),
+            Middleware(StartOnFirstRequest, background=background),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.metrics = metrics
+    app.state.background = background
     return app

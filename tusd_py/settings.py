@@ -29,14 +29,26 @@ class Settings:
     network_timeout: float = setting(60.0, "end a PATCH whose body sends no byte for this long, keeping what arrived", "duration")
     lock_timeout: float = setting(5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration")
     expire_after: float | None = setting(None, "unfinished uploads expire this long after their last byte, e.g. 24h", "duration", True)
+    retain_completed: float | None = setting(None, "remove finished uploads this long after they completed, e.g. 30d", "duration", True)
+    sweep_interval: float = setting(60.0, "how often expired and past-retention uploads are looked for", "duration")
+    tombstone_ttl: float = setting(86400.0, "how long a removed upload answers 410 before 404 (0: never)", "duration")
+    behind_proxy: bool = setting(False, "trust Forwarded / X-Forwarded-Proto, -Host and -Prefix for the URLs returned", "bool")
+    cors_origins: str = setting("*", "origins allowed by CORS: *, or a comma-separated list; * inside a host matches subdomains; empty disables CORS")
+    cors_allow_credentials: bool = setting(False, "send Access-Control-Allow-Credentials (needs an explicit origin list)", "bool")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
+    shutdown_timeout: float = setting(10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration")
     log_level: str = setting("info", "log level: debug, info, warning, error")
+    log_format: str = setting("text", "log lines as text or json")
 
     def __post_init__(self) -> None:
         base = "/" + self.base_path.strip("/") + "/" if self.base_path.strip("/") else "/"
         object.__setattr__(self, "base_path", base)
         object.__setattr__(self, "upload_dir", Path(self.upload_dir))
+        if self.cors_allow_credentials and "*" in [o.strip() for o in self.cors_origins.split(",")]:
+            raise ValueError("cors_allow_credentials needs an explicit list of origins, not *")
+        if self.log_format not in ("text", "json"):
+            raise ValueError("log_format must be text or json")
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
 

@@ -25,6 +25,14 @@ SAMPLES = {
     "max_metadata_pairs": ("10", 10),
     "write_block_size": ("1MiB", 2**20),
     "log_level": ("debug", "debug"),
+    "log_format": ("json", "json"),
+    "retain_completed": ("30d", 30 * 86400.0),
+    "sweep_interval": ("15m", 900.0),
+    "tombstone_ttl": ("24h", 86400.0),
+    "behind_proxy": ("true", True),
+    "cors_origins": ("https://app.example.com,https://*.example.org", "https://app.example.com,https://*.example.org"),
+    "cors_allow_credentials": ("false", False),
+    "shutdown_timeout": ("30s", 30.0),
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from types import FrameType
 from typing import Any
@@ -13,10 +12,8 @@ import uvicorn
 
 from tusd_py import __version__
 from tusd_py.app import create_app
+from tusd_py.ops.logging import configure_logging
 from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
-
-log = logging.getLogger("tusd_py")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for f in settings_fields():
@@ -54,7 +51,7 @@ def serve(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
@@ -67,8 +64,10 @@ def serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        access_log=settings.log_level.lower() == "debug",
+        log_config=None,  # configure_logging() owns the handlers
+        access_log=False,  # RequestIdMiddleware writes one access line per request, with its id
         server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
     )
     server = _Server(config, on_exit=app.state.service.stop_transfers)
     server.run()

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tusd_py.ops.metrics import ERROR_SCOPE_KEY
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 
@@ -16,6 +17,8 @@ log = logging.getLogger("tusd_py.http")
 
 
 def error_response(error: TusError, request: Request | None = None) -> Response:
+    if request is not None:
+        request.scope[ERROR_SCOPE_KEY] = (error.status, error.code)
     # Set here too: a 500 is answered outside the middleware that adds it to every other response.
     headers = {"Tus-Resumable": TUS_VERSION, **error.headers}
     if request is not None and request.method == "HEAD":

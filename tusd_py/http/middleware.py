@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: method override before routing, and Tus-Resumable on every response."""
+"""Pure ASGI middleware: method override before routing, and the headers every response carries."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ class MethodOverrideMiddleware:
         await self.app(scope, receive, send)
 
 
-class TusResumableMiddleware:
-    """Every HTTP response, errors included, says which tus version the server speaks."""
+class ProtocolHeadersMiddleware:
+    """Every HTTP response says which tus version the server speaks, and forbids content sniffing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,7 +43,8 @@ class TusResumableMiddleware:
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"tus-resumable" for name, _ in headers):
                     headers.append((b"tus-resumable", _VERSION))
-                    message = {**message, "headers": headers}
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_version)

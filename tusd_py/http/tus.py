@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tusd_py.http import urls
+from tusd_py.http.download import download_response
+from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.concat import format_concat
 from tusd_py.protocol.creation import parse_creation
 from tusd_py.protocol.discovery import discovery_headers, require_tus_resumable
@@ -17,6 +18,7 @@ from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.metadata import format_metadata
 from tusd_py.protocol.patch import has_offset_body, parse_append
 from tusd_py.settings import Settings
+from tusd_py.storage.base import ContentReader
 from tusd_py.uploads.service import UploadService
 
 
@@ -25,6 +27,7 @@ class TusRoutes:
         self.service = service
         self.settings = settings
         self.base_path = settings.base_path
+        self.urls = PublicURLs(settings.base_path, behind_proxy=settings.behind_proxy)
         self.discovery = discovery_headers(
             service.store.capabilities, max_size=settings.max_size, expiration=settings.expire_after is not None
         )
@@ -40,6 +43,7 @@ class TusRoutes:
             Route(upload, self.head, methods=["HEAD"]),
             Route(upload, self.patch, methods=["PATCH"]),
             Route(upload, self.delete, methods=["DELETE"]),
+            Route(upload, self.download, methods=["GET"]),  # after HEAD: HEAD stays the tus offset request
         ]
 
     async def options(self, request: Request) -> Response:
@@ -53,10 +57,10 @@ class TusRoutes:
         )
         partial_ids = None
         if creation.concat is not None and creation.concat.is_final:
-            partial_ids = [urls.upload_id_from_url(request, self.base_path, url) for url in creation.concat.partial_urls]
+            partial_ids = [self.urls.upload_id_from_url(request, url) for url in creation.concat.partial_urls]
         body = parse_append(headers, offset=0) if has_offset_body(headers) else None
         info = await self.service.create(creation, partial_ids=partial_ids, body=body, receive=request.receive)
-        location = urls.upload_url(request, self.base_path, info.id)
+        location = self.urls.upload_url(request, info.id)
         return Response(status_code=201, headers={"Location": location, **self._state_headers(info)})
 
     async def head(self, request: Request) -> Response:
@@ -79,6 +83,11 @@ class TusRoutes:
         require_tus_resumable(headers)
         await self.service.terminate(self._upload_id(request))
         return Response(status_code=204)
+
+    async def download(self, request: Request) -> Response:
+        info = await self.service.load(self._upload_id(request))
+        assert isinstance(self.service.store, ContentReader)
+        return download_response(request, info, self.service.store)
 
     def _upload_id(self, request: Request) -> str:
         upload_id: str = request.path_params["upload_id"]
@@ -106,6 +115,6 @@ class TusRoutes:
         if metadata:
             headers["Upload-Metadata"] = metadata
         if info.is_partial or info.is_final:
-            partial_urls = [urls.upload_url(request, self.base_path, p) for p in info.partial_uploads or []]
+            partial_urls = [self.urls.upload_url(request, p) for p in info.partial_uploads or []]
             headers["Upload-Concat"] = format_concat(info.is_final, partial_urls)
         return headers

@@ -1,41 +1,63 @@
-"""URLs the server hands out (Location) and reads back (Upload-Concat), correct under any mount path."""
+"""URLs the server hands out (Location) and reads back (Upload-Concat): right under any mount and behind a proxy."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
+from tusd_py.http.forwarded import forwarded_origin
 from tusd_py.protocol.concat import HEADER as CONCAT_HEADER
 from tusd_py.protocol.errors import TusError
+from tusd_py.protocol.headers import Headers
 from tusd_py.protocol.ids import is_valid_upload_id
 
 
-def origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
+class PublicURLs:
+    def __init__(self, base_path: str, *, behind_proxy: bool) -> None:
+        self.base_path = base_path
+        self.behind_proxy = behind_proxy
 
+    def origin_and_prefix(self, connection: HTTPConnection) -> tuple[str, str]:
+        """`scheme://host` and the path prefix the client used, mount path included."""
+        scheme, netloc = connection.url.scheme, connection.url.netloc
+        scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+        prefix = connection.scope.get("root_path", "").rstrip("/")
+        if self.behind_proxy:
+            forwarded = forwarded_origin(Headers(connection.scope["headers"]))
+            scheme = forwarded.scheme or scheme
+            netloc = forwarded.host or netloc
+            prefix = forwarded.prefix + prefix
+        return f"{scheme}://{netloc}", prefix
 
-def collection_path(request: Request, base_path: str) -> str:
-    """The base path as the client sees it: the mount prefix (root_path) included."""
-    return request.scope.get("root_path", "").rstrip("/") + base_path
+    def collection_url(self, connection: HTTPConnection) -> str:
+        origin, prefix = self.origin_and_prefix(connection)
+        return origin + prefix + self.base_path
 
+    def upload_url(self, connection: HTTPConnection, upload_id: str) -> str:
+        return self.collection_url(connection) + upload_id
 
-def upload_url(request: Request, base_path: str, upload_id: str) -> str:
-    return origin(request) + collection_path(request, base_path) + upload_id
-
-
-def upload_id_from_url(request: Request, base_path: str, url: str) -> str:
-    """The id of one of this server's uploads named by an absolute or relative URL; 400 otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme and parts.netloc and f"{parts.scheme}://{parts.netloc}".lower() != origin(request).lower():
-        raise _foreign(url)
-    prefix = collection_path(request, base_path)
-    if not parts.path.startswith(prefix):
-        raise _foreign(url)
-    upload_id = parts.path[len(prefix) :]
-    if not is_valid_upload_id(upload_id) or parts.query or parts.fragment:
-        raise _foreign(url)
-    return upload_id
+    def upload_id_from_url(self, connection: HTTPConnection, url: str) -> str:
+        """The id of one of this server's uploads named by an absolute or relative URL; 400 otherwise."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise _foreign(url) from None
+        origin, prefix = self.origin_and_prefix(connection)
+        collections = [prefix + self.base_path]
+        if parts.scheme or parts.netloc:
+            if f"{parts.scheme}://{parts.netloc}".lower() != origin.lower():
+                raise _foreign(url)
+        else:
+            # A relative path may also be the one the server itself sees behind the proxy.
+            collections.append(connection.scope.get("root_path", "").rstrip("/") + self.base_path)
+        collection = next((c for c in collections if parts.path.startswith(c)), None)
+        if collection is None:
+            raise _foreign(url)
+        upload_id = parts.path[len(collection) :]
+        if not is_valid_upload_id(upload_id) or parts.query or parts.fragment:
+            raise _foreign(url)
+        return upload_id
 
 
 def _foreign(url: str) -> TusError:

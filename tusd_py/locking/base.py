@@ -27,17 +27,29 @@ class Lock(Protocol):
 
 class Locker(Protocol):
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_requested: ReleaseRequest | None = None
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_requested: ReleaseRequest | None = None,
+        interrupt: bool = True,
     ) -> Lock:
-        """Take the upload's lock, asking a holder to let go; TusError 423 after `timeout` seconds."""
+        """Take the upload's lock, asking a holder to let go (unless not `interrupt`); 423 after `timeout` s."""
         ...
 
 
 @asynccontextmanager
 async def holding(
-    locker: Locker, upload_id: str, *, timeout: float, on_release_requested: ReleaseRequest | None = None
+    locker: Locker,
+    upload_id: str,
+    *,
+    timeout: float,
+    on_release_requested: ReleaseRequest | None = None,
+    interrupt: bool = True,
 ) -> AsyncIterator[Lock]:
-    lock = await locker.acquire(upload_id, timeout=timeout, on_release_requested=on_release_requested)
+    lock = await locker.acquire(
+        upload_id, timeout=timeout, on_release_requested=on_release_requested, interrupt=interrupt
+    )
     try:
         yield lock
     finally:

@@ -39,12 +39,18 @@ class MemoryLocker:
         return upload_id in self._held
 
     async def acquire(
-        self, upload_id: str, *, timeout: float, on_release_requested: ReleaseRequest | None = None
+        self,
+        upload_id: str,
+        *,
+        timeout: float,
+        on_release_requested: ReleaseRequest | None = None,
+        interrupt: bool = True,
     ) -> MemoryLock:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while (holder := self._held.get(upload_id)) is not None:
-            holder.ask_to_release()
+            if interrupt:
+                holder.ask_to_release()
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise upload_locked(upload_id, timeout)

@@ -39,3 +39,11 @@ class UploadInfo:
         if expire_after is None or self.is_complete:
             return None
         return max(self.created_at, self.updated_at) + expire_after
+
+    def removal_due_at(self, expire_after: float | None, retain_completed: float | None) -> float | None:
+        """When the sweeper removes this upload: unfinished ones on expiry, finished ones after retention."""
+        if not self.is_complete:
+            return self.expires_at(expire_after)
+        if retain_completed is None:
+            return None
+        return (self.completed_at or self.updated_at) + retain_completed

@@ -55,6 +55,10 @@ class UploadStore(Protocol):
 
     def iter_infos(self) -> AsyncIterator[UploadInfo]: ...
 
+    async def check_ready(self) -> None:
+        """Raise TusError when the store cannot take uploads right now."""
+        ...
+
 
 @runtime_checkable
 class Terminater(Protocol):
@@ -65,6 +69,13 @@ class Terminater(Protocol):
 class Concater(Protocol):
     async def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None:
         """Fill the final upload with the partials' bytes, in order, all at once or not at all."""
+        ...
+
+
+@runtime_checkable
+class ContentReader(Protocol):
+    def read(self, info: UploadInfo, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes `start` up to (not including) `stop` of the upload, in large chunks."""
         ...
 
 

@@ -17,6 +17,9 @@ from tusd_py.storage.base import Capability
 from tusd_py.storage.tusd_format import info_from_json, info_to_json
 
 
+READ_CHUNK = 1024 * 1024
+
+
 class _StagedAppender(FileAppender):
     """Writes to a staging file; only `close(keep=True)` moves the bytes into the upload."""
 
@@ -133,6 +136,26 @@ class FileStore:
         finally:
             assembling.unlink(missing_ok=True)
         final.offset = os.stat(target).st_size
+
+    async def read(self, info: UploadInfo, start: int, stop: int) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        fd = os.open(self.data_path(info.id), os.O_RDONLY)
+        try:
+            position = start
+            while position < stop:
+                chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK, stop - position), position)
+                if not chunk:
+                    raise TusError(500, "storage_error", "the upload's data ended before its length", {"upload_id": info.id})
+                position += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    async def check_ready(self) -> None:
+        if not self.directory.is_dir():
+            raise TusError(503, "storage_unavailable", f"{self.directory} is not a directory")
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise TusError(503, "storage_unavailable", f"{self.directory} is not writable")
 
     async def iter_infos(self) -> AsyncIterator[UploadInfo]:
         for entry in sorted(self.directory.glob("*.info")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.types import Receive
 
@@ -16,6 +17,7 @@ from tusd_py.protocol.ids import new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
 
 
@@ -23,16 +25,37 @@ from tusd_py.uploads.transfer import StopReason, Transfer
 class Limits:
     max_size: int | None = None
     expire_after: float | None = None
+    retain_completed: float | None = None
     network_timeout: float | None = 60.0
     lock_timeout: float = 5.0
 
 
+class UploadListener(Protocol):
+    """Told of what happens to uploads; must not block (metrics, the event bus)."""
+
+    def __call__(self, kind: str, info: UploadInfo, received: int) -> None: ...
+
+
+# What a listener can be told: "created", "received" (with the bytes just stored), "completed",
+# "terminated" and "expired".
+
+
 class UploadService:
-    def __init__(self, store: UploadStore, locker: Locker, limits: Limits, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: UploadStore,
+        locker: Locker,
+        limits: Limits,
+        *,
+        tombstones: Tombstones | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.store = store
         self.locker = locker
         self.limits = limits
+        self.tombstones = tombstones
         self.clock = clock
+        self.listeners: list[UploadListener] = []
         self._transfers: set[Transfer] = set()
         self._finals_waiting_on: dict[str, set[str]] = {}  # partial id -> final ids (concatenation-unfinished)
 
@@ -59,9 +82,19 @@ class UploadService:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    def _tell(self, kind: str, info: UploadInfo, received: int = 0) -> None:
+        for listener in self.listeners:
+            listener(kind, info, received)
+
     async def load(self, upload_id: str) -> UploadInfo:
-        """The upload's info without taking its lock; 404 when unknown, 410 when expired."""
-        info = await self.store.get_info(upload_id)
+        """The upload's info without taking its lock; 404 when unknown, 410 when expired or removed lately."""
+        try:
+            info = await self.store.get_info(upload_id)
+        except TusError as error:
+            reason = await self.tombstones.reason(upload_id) if error.status == 404 and self.tombstones else None
+            if reason is not None:
+                raise upload_gone(upload_id, reason) from None
+            raise
         expires_at = info.expires_at(self.limits.expire_after)
         if expires_at is not None and expires_at <= self.clock():
             raise upload_gone(upload_id, "it expired before it was completed")
@@ -101,6 +134,7 @@ class UploadService:
         )
         plan = plan_append(info, body, max_size=self.limits.max_size) if body is not None else None
         await self.store.create(info)
+        self._tell("created", info)
         if info.is_complete:
             await self._complete(info)
         if plan is None or body is None or receive is None:
@@ -134,6 +168,7 @@ class UploadService:
             updated_at=now,
         )
         await self.store.create(info)
+        self._tell("created", info)
         self._watch_partials(info)
         return await self._assemble_when_ready(info.id) or info
 
@@ -168,9 +203,11 @@ class UploadService:
                 await appender.flush()  # the digest covers only what reached the hasher
                 verified = checksum is None or (transfer.ended_cleanly and appender.digest() == checksum.digest)
             finally:
-                info.offset += await appender.close(keep=verified)
-            if transfer.received:
+                kept = await appender.close(keep=verified)
+                info.offset += kept
+            if kept:
                 info.updated_at = self.clock()
+                self._tell("received", info, kept)
         if info.is_complete:
             await self._complete(info)
         if checksum is not None and transfer.ended_cleanly and not verified:
@@ -196,6 +233,7 @@ class UploadService:
     async def _complete(self, info: UploadInfo) -> None:
         info.completed_at = self.clock()
         await self.store.save_info(info)
+        self._tell("completed", info)
 
     async def _after_completion(self, info: UploadInfo) -> None:
         """With the upload's own lock released: finish the final uploads that were waiting on it."""
@@ -248,10 +286,43 @@ class UploadService:
         self._require(Capability.TERMINATION, True, "termination")
         assert isinstance(self.store, Terminater)
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
-            info = await self.store.get_info(upload_id)
-            await self.store.terminate(upload_id)
-            if info.is_final:
-                self._unwatch_partials(info)
+            info = await self.load(upload_id)
+            await self._remove(info, "terminated")
+
+    async def _remove(self, info: UploadInfo, kind: str) -> None:
+        assert isinstance(self.store, Terminater)
+        await self.store.terminate(info.id)
+        if info.is_final:
+            self._unwatch_partials(info)
+        if self.tombstones is not None:
+            await self.tombstones.bury(info.id, "it was terminated" if kind == "terminated" else "it expired")
+        self._tell(kind, info)
+
+    async def sweep(self) -> int:
+        """Remove unfinished uploads past expiry and finished ones past retention; returns how many."""
+        removed = 0
+        async for info in self.store.iter_infos():
+            if self._removal_due(info):
+                removed += await self._expire(info.id)
+        if self.tombstones is not None:
+            await self.tombstones.sweep()
+        return removed
+
+    def _removal_due(self, info: UploadInfo) -> bool:
+        due = info.removal_due_at(self.limits.expire_after, self.limits.retain_completed)
+        return due is not None and due <= self.clock()
+
+    async def _expire(self, upload_id: str) -> int:
+        try:
+            # Never interrupt a writer: an upload being written to is not idle.
+            async with holding(self.locker, upload_id, timeout=0, interrupt=False):
+                info = await self.store.get_info(upload_id)
+                if not self._removal_due(info):
+                    return 0
+                await self._remove(info, "expired")
+                return 1
+        except TusError:
+            return 0
 
     def _require(self, capability: Capability, needed: bool, extension: str) -> None:
         if needed and capability not in self.store.capabilities:

@@ -1,0 +1,119 @@
+"""GET on an upload: the finished file, with ranges, validators and safe presentation headers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from tusd_py.protocol import representation
+from tusd_py.protocol.errors import TusError
+from tusd_py.protocol.headers import Headers, http_date
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.ranges import ByteRange, is_not_modified, parse_range, range_is_current
+from tusd_py.storage.base import ContentReader
+
+
+def entity_tag(info: UploadInfo) -> str:
+    """Strong: a finished upload's bytes never change, and a new upload has a new id."""
+    stamp = f"{info.id}:{info.size}:{info.completed_at or info.updated_at}"
+    return '"' + hashlib.sha256(stamp.encode()).hexdigest()[:32] + '"'
+
+
+def download_response(request: Request, info: UploadInfo, reader: ContentReader) -> Response:
+    if not info.is_complete or info.size is None:
+        raise TusError(
+            409,
+            "upload_incomplete",
+            "the upload is not finished yet; it can be downloaded once every byte has arrived",
+            {"offset": info.offset, "length": info.size},
+        )
+    headers = Headers(request.scope["headers"])
+    etag = entity_tag(info)
+    modified = info.completed_at or info.updated_at
+    media_type = representation.content_type(info.metadata)
+    validators = {"ETag": etag, "Last-Modified": http_date(modified), "Cache-Control": "private"}
+    if is_not_modified(headers.get("If-None-Match"), headers.get("If-Modified-Since"), etag, modified):
+        return Response(status_code=304, headers=validators)
+    common = {
+        **validators,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": representation.content_disposition(media_type, representation.filename(info.metadata)),
+    }
+    range_header = headers.get("Range")
+    ranges = None
+    if range_header is not None and range_is_current(headers.get("If-Range"), etag, modified):
+        ranges = parse_range(range_header, info.size)
+    return RangeResponse(reader, info, media_type, ranges, common)
+
+
+class RangeResponse(Response):
+    """Streams the whole file (200), one range (206) or several (206 multipart/byteranges)."""
+
+    def __init__(
+        self,
+        reader: ContentReader,
+        info: UploadInfo,
+        media_type: str,
+        ranges: list[ByteRange] | None,
+        headers: dict[str, str],
+    ) -> None:
+        self.reader = reader
+        self.info = info
+        size = info.size or 0
+        self.parts: list[tuple[bytes, ByteRange]]
+        if ranges is None:
+            status, self.parts, self.trailer = 200, [(b"", ByteRange(0, size - 1))], b""
+            headers["Content-Type"] = media_type
+        elif len(ranges) == 1:
+            status, self.parts, self.trailer = 206, [(b"", ranges[0])], b""
+            headers["Content-Type"] = media_type
+            headers["Content-Range"] = ranges[0].content_range(size)
+        else:
+            boundary = secrets.token_hex(16)
+            status = 206
+            self.parts = [
+                (
+                    f"{separator}--{boundary}\r\nContent-Type: {media_type}\r\n"
+                    f"Content-Range: {r.content_range(size)}\r\n\r\n".encode(),
+                    r,
+                )
+                for separator, r in zip(["", *["\r\n"] * (len(ranges) - 1)], ranges, strict=True)
+            ]
+            self.trailer = f"\r\n--{boundary}--\r\n".encode()
+            headers["Content-Type"] = f"multipart/byteranges; boundary={boundary}"
+        length = sum(len(head) + r.length for head, r in self.parts) + len(self.trailer)
+        headers["Content-Length"] = str(length)
+        super().__init__(status_code=status, headers=headers)
+
+    async def _body(self) -> AsyncIterator[bytes]:
+        for head, byte_range in self.parts:
+            if head:
+                yield head
+            if byte_range.length > 0:
+                async for chunk in self.reader.read(self.info, byte_range.start, byte_range.last + 1):
+                    yield chunk
+        if self.trailer:
+            yield self.trailer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        gone = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            async for chunk in self._body():
+                if gone.done():
+                    return  # the client left: stop reading the file
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            gone.cancel()
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

@@ -1,0 +1,1 @@
+"""Running the server: background work, health, metrics, logging and shutdown."""

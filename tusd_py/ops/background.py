@@ -1,0 +1,62 @@
+"""The server's background work, started once: by the lifespan when standalone, by the first request when mounted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tusd_py.uploads.service import UploadService
+
+log = logging.getLogger("tusd_py.ops")
+
+
+class Background:
+    def __init__(self, service: UploadService, *, sweep_interval: float | None) -> None:
+        self.service = service
+        self.sweep_interval = sweep_interval
+        self._started: asyncio.Future[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        await self.service.start()
+        if self.sweep_interval:
+            self._tasks.append(asyncio.create_task(self._sweep_forever(self.sweep_interval)))
+
+    async def _sweep_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                removed = await self.service.sweep()
+                if removed:
+                    log.info("expiry sweep removed %d upload(s)", removed)
+            except Exception:
+                log.exception("expiry sweep failed; trying again in %gs", interval)
+
+    async def stop(self) -> None:
+        self.service.stop_transfers()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+
+class StartOnFirstRequest:
+    """A mounted app never sees its own lifespan, so the first request starts the background work."""
+
+    def __init__(self, app: ASGIApp, background: Background) -> None:
+        self.app = app
+        self.background = background
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            await self.background.start()
+        await self.app(scope, receive, send)
