@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean system-deps
 
 run: $(VENV)/.installed
 	$(BIN)/tusd-py serve
 
-test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed
+test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
@@ -36,6 +36,19 @@ $(VENV)/.installed-test: $(VENV)/.created setup.cfg pyproject.toml
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Programs the suite drives for real: chromium (browser tests) and nginx (the reverse-proxy test).
+# Installed from Debian's packages when missing and when we may (root); otherwise those tests say why they skip.
+SYSTEM_PROGRAMS := chromium nginx
+system-deps:
+	@missing=""; for p in $(SYSTEM_PROGRAMS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      $$(echo $$missing | sed 's/nginx/nginx-light/') >/dev/null; \
+	  else echo "not installed (needs root and apt-get):$$missing"; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules data
