@@ -33,6 +33,10 @@ SAMPLES = {
     "cors_origins": ("https://app.example.com,https://*.example.org", "https://app.example.com,https://*.example.org"),
     "cors_allow_credentials": ("false", False),
     "shutdown_timeout": ("30s", 30.0),
+    "progress_interval": ("250ms", 0.25),
+    "event_history": ("50", 50),
+    "max_event_connections": ("500", 500),
+    "max_event_connections_per_user": ("5", 5),
 }
 
 

@@ -1,0 +1,41 @@
+"""Fixtures: the tus app built in-process from Settings, and a TusClient talking to it through httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.http.tus_client import TusClient
+from tusd_py import Settings, create_app
+
+MakeTus = Callable[..., TusClient]
+
+
+@pytest.fixture
+def upload_dir(tmp_path: Path) -> Path:
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+async def make_tus(upload_dir: Path) -> AsyncIterator[MakeTus]:
+    """`make_tus(max_size=10)`: a client of a fresh app with those settings (`environ` for TUSD_PY_* variables)."""
+    clients: list[TusClient] = []
+
+    def make(environ: Mapping[str, str] | None = None, **fields: Any) -> TusClient:
+        settings = Settings.from_env(dict(environ or {}), upload_dir=upload_dir, **fields)
+        client = TusClient(create_app(settings), upload_dir, endpoint=settings.base_path)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def tus(make_tus: MakeTus) -> TusClient:
+    """A client of an app with default settings."""
+    return make_tus()
