@@ -9,9 +9,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from tusd_py.events.bus import LocalEventBus
+from tusd_py.events.connections import ConnectionManager
+from tusd_py.events.publisher import EventPublisher
+from tusd_py.events.streams import StreamFollower
 from tusd_py.http.cors import CORSMiddleware
 from tusd_py.http.errors import EXCEPTION_HANDLERS
+from tusd_py.http.events import EventRoutes
 from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMiddleware
+from tusd_py.http.progress import ProgressRoutes
 from tusd_py.http.tus import TusRoutes
 from tusd_py.locking import Locker, MemoryLocker
 from tusd_py.ops.background import Background, StartOnFirstRequest
@@ -46,9 +52,15 @@ def create_app(
         tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
     )
     metrics = Metrics()
-    service.listeners.append(metrics)
+    bus = LocalEventBus(history_size=settings.event_history)
+    publisher = EventPublisher(bus, service.store, progress_interval=settings.progress_interval)
+    service.listeners += [metrics, publisher]
+    connections = ConnectionManager(
+        bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
+    )
     removes = settings.expire_after is not None or settings.retain_completed is not None
-    background = Background(service, sweep_interval=settings.sweep_interval if removes else None)
+    background = Background(service, publisher, sweep_interval=settings.sweep_interval if removes else None)
+    tus = TusRoutes(service, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,7 +72,10 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", Readiness(service.store).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        *TusRoutes(service, settings).routes(),
+        # Event and progress routes first: `B events` must not be taken for an upload id.
+        *EventRoutes(service, bus, publisher, connections, StreamFollower(bus), settings.base_path).routes(),
+        *ProgressRoutes(service, bus, publisher, tus.urls).routes(tus.collection_paths()),
+        *tus.routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -80,4 +95,7 @@ def create_app(
     app.state.service = service
     app.state.metrics = metrics
     app.state.background = background
+    app.state.bus = bus
+    app.state.publisher = publisher
+    app.state.connections = connections
     return app

@@ -32,10 +32,13 @@ class TusRoutes:
             service.store.capabilities, max_size=settings.max_size, expiration=settings.expire_after is not None
         )
 
-    def routes(self) -> list[Route]:
+    def collection_paths(self) -> list[str]:
         base = self.base_path
-        collection = [base] if base == "/" else [base, base.rstrip("/")]
-        upload = base + "{upload_id}"
+        return [base] if base == "/" else [base, base.rstrip("/")]
+
+    def routes(self) -> list[Route]:
+        collection = self.collection_paths()
+        upload = self.base_path + "{upload_id}"
         return [
             *(Route(path, self.options, methods=["OPTIONS"]) for path in collection),
             *(Route(path, self.create, methods=["POST"]) for path in collection),

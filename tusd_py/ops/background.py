@@ -8,14 +8,16 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tusd_py.events.publisher import EventPublisher
 from tusd_py.uploads.service import UploadService
 
 log = logging.getLogger("tusd_py.ops")
 
 
 class Background:
-    def __init__(self, service: UploadService, *, sweep_interval: float | None) -> None:
+    def __init__(self, service: UploadService, publisher: EventPublisher, *, sweep_interval: float | None) -> None:
         self.service = service
+        self.publisher = publisher
         self.sweep_interval = sweep_interval
         self._started: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -26,6 +28,7 @@ class Background:
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
+        self.publisher.start()
         await self.service.start()
         if self.sweep_interval:
             self._tasks.append(asyncio.create_task(self._sweep_forever(self.sweep_interval)))
@@ -42,6 +45,9 @@ class Background:
 
     async def stop(self) -> None:
         self.service.stop_transfers()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.publisher.drain(), 2.0)
+        await self.publisher.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
@@ -51,7 +51,16 @@ class UploadStore(Protocol):
 
     async def save_info(self, info: UploadInfo) -> None: ...
 
-    def open_appender(self, info: UploadInfo, *, staged: bool = False, hasher: Hasher | None = None) -> Appender: ...
+    def open_appender(
+        self,
+        info: UploadInfo,
+        *,
+        staged: bool = False,
+        hasher: Hasher | None = None,
+        on_written: Callable[[int], None] | None = None,
+    ) -> Appender:
+        """`on_written(total)` is called each time more bytes have reached storage."""
+        ...
 
     def iter_infos(self) -> AsyncIterator[UploadInfo]: ...
 

@@ -36,8 +36,8 @@ class UploadListener(Protocol):
     def __call__(self, kind: str, info: UploadInfo, received: int) -> None: ...
 
 
-# What a listener can be told: "created", "received" (with the bytes just stored), "completed",
-# "terminated" and "expired".
+# What a listener can be told: "created", "progress" (bytes reached storage during a request),
+# "received" (a request ended; with the bytes it stored), "completed", "terminated" and "expired".
 
 
 class UploadService:
@@ -192,7 +192,16 @@ class UploadService:
         checksum = request.checksum
         if checksum is not None:
             self._require(Capability.STAGED_APPEND, True, "checksum")
-        appender = self.store.open_appender(info, staged=checksum is not None, hasher=checksum.hasher() if checksum else None)
+        start = info.offset
+
+        def stored(written: int) -> None:
+            info.offset = start + written
+            self._tell("progress", info)
+
+        staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
+        appender = self.store.open_appender(
+            info, staged=staged, hasher=checksum.hasher() if checksum else None, on_written=None if staged else stored
+        )
         self._transfers.add(transfer)
         verified = checksum is None
         try:
@@ -204,7 +213,7 @@ class UploadService:
                 verified = checksum is None or (transfer.ended_cleanly and appender.digest() == checksum.digest)
             finally:
                 kept = await appender.close(keep=verified)
-                info.offset += kept
+                info.offset = start + kept
             if kept:
                 info.updated_at = self.clock()
                 self._tell("received", info, kept)

@@ -1,0 +1,223 @@
+"""EventPublisher: turns what the upload service reports into typed events, in order, never blocking an upload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from tusd_py.events.batches import BatchState, BatchTracker, batch_of
+from tusd_py.events.bus import EventBus
+from tusd_py.events.models import (
+    BatchCompletedEvent,
+    BatchProgressEvent,
+    CompletedEvent,
+    CreatedEvent,
+    Event,
+    ExpiredEvent,
+    ProgressEvent,
+    TerminatedEvent,
+    utc_timestamp,
+)
+from tusd_py.events.progress import ProgressMeter
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.representation import filename
+from tusd_py.storage.base import UploadStore
+
+log = logging.getLogger("tusd_py.events")
+MAX_METERS = 10_000
+
+
+def percentage(offset: int, length: int | None) -> float | None:
+    if length is None:
+        return None
+    return 100.0 if length == 0 else round(100.0 * offset / length, 2)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+class EventPublisher:
+    def __init__(
+        self,
+        bus: EventBus,
+        store: UploadStore,
+        *,
+        progress_interval: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.progress_interval = progress_interval
+        self.clock = clock
+        self.batches = BatchTracker()
+        self._meters: OrderedDict[str, ProgressMeter] = OrderedDict()
+        self._batch_meters: dict[str, ProgressMeter] = {}
+        self._queue: asyncio.Queue[tuple[Event, UploadInfo | None]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    # -- the listener side: synchronous, cheap, called by the upload service --------------------------
+
+    def __call__(self, kind: str, info: UploadInfo, received: int) -> None:
+        now = self.clock()
+        meter = self.meter(info.id)
+        if kind in ("progress", "received"):
+            meter.record(now, info.offset)
+            forced = kind == "received" and info.offset != meter.last_emitted_offset
+            if forced or meter.due(now, info.offset, self.progress_interval):
+                self._emit(ProgressEvent, info, now, "uploading", self._progress_message(info))
+        elif kind == "created":
+            meter.record(now, info.offset)
+            self._emit(CreatedEvent, info, now, "created", "upload created")
+        elif kind == "completed":
+            meter.record(now, info.offset)
+            if meter.last_emitted_offset != info.offset:
+                self._emit(ProgressEvent, info, now, "uploading", self._progress_message(info))
+            self._emit(CompletedEvent, info, now, "completed", "upload complete")
+        elif kind in ("terminated", "expired"):
+            cls = TerminatedEvent if kind == "terminated" else ExpiredEvent
+            self._emit(cls, info, now, kind, f"upload {kind}")
+            self._meters.pop(info.id, None)
+
+    def meter(self, upload_id: str) -> ProgressMeter:
+        meter = self._meters.get(upload_id)
+        if meter is None:
+            meter = self._meters[upload_id] = ProgressMeter()
+            if len(self._meters) > MAX_METERS:
+                self._meters.popitem(last=False)
+        else:
+            self._meters.move_to_end(upload_id)
+        return meter
+
+    def speed_and_eta(self, info: UploadInfo) -> tuple[float | None, float | None]:
+        meter = self._meters.get(info.id)
+        if meter is None or info.is_complete:
+            return None, None
+        now = self.clock()
+        speed = meter.bytes_per_second(now)
+        return (round(speed, 1) if speed is not None else None), meter.eta_seconds(now, info.offset, info.size)
+
+    def _progress_message(self, info: UploadInfo) -> str:
+        share = percentage(info.offset, info.size)
+        of = f" of {_mib(info.size)}" if info.size is not None else ""
+        return f"received {_mib(info.offset)}{of}" + (f" ({share:.0f}%)" if share is not None else "")
+
+    def _emit(self, cls: type[Event], info: UploadInfo, now: float, status: str, message: str, **extra: Any) -> None:
+        meter = self._meters.get(info.id)
+        if cls is ProgressEvent and meter is not None:
+            meter.emitted(now, info.offset)
+        speed, eta = self.speed_and_eta(info)
+        event = cls(
+            upload_id=info.id,
+            seq=0,  # numbered by the worker, in publishing order
+            timestamp=utc_timestamp(now),
+            status=status,
+            offset=info.offset,
+            length=info.size,
+            percentage=percentage(info.offset, info.size),
+            bytes_per_second=speed,
+            eta_seconds=round(eta, 1) if eta is not None else None,
+            filename=filename(info.metadata),
+            batch=batch_of(info),
+            message=message,
+            owner=info.owner,
+            **extra,
+        )
+        self._queue.put_nowait((event, _copy(info)))
+
+    # -- the worker side: numbers events and publishes them one by one ---------------------------------
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def drain(self) -> None:
+        """Wait until every event reported so far is published (for tests and shutdown)."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            event, info = await self._queue.get()
+            try:
+                await self.publish(event)
+                if info is not None and event.batch is not None:
+                    await self._update_batch(event, info)
+            except Exception:
+                log.exception("could not publish %s event for %s", event.type.value, event.upload_id)
+            finally:
+                self._queue.task_done()
+
+    async def publish(self, event: Event) -> Event:
+        numbered = replace(event, seq=await self.bus.next_seq(event.stream_key))
+        await self.bus.publish(numbered)
+        return numbered
+
+    # -- batches --------------------------------------------------------------------------------------
+
+    async def batch_state(self, name: str) -> BatchState:
+        state = self.batches.get(name)
+        if state is None:
+            infos = [info async for info in self.store.iter_infos() if batch_of(info) == name]
+            state = self.batches.load(name, infos)
+        return state
+
+    async def _update_batch(self, event: Event, info: UploadInfo) -> None:
+        assert event.batch is not None
+        state = await self.batch_state(event.batch)
+        file_state = {"completed": "finished", "terminated": "failed", "expired": "failed", "failed": "failed"}
+        state.update(info, file_state.get(event.type.value, "uploading"))
+        now = self.clock()
+        meter = self._batch_meters.setdefault(event.batch, ProgressMeter())
+        meter.record(now, state.bytes_received)
+        changed_state = event.type.value in file_state or event.type.value == "created"
+        if changed_state or meter.due(now, state.bytes_received, self.progress_interval):
+            meter.emitted(now, state.bytes_received)
+            await self.publish(self._batch_event(BatchProgressEvent, state, now, meter, event.owner))
+        if state.complete and not state.completion_announced:
+            state.completion_announced = True
+            await self.publish(self._batch_event(BatchCompletedEvent, state, now, meter, event.owner))
+
+    def _batch_event(
+        self, cls: type[BatchProgressEvent] | type[BatchCompletedEvent], state: BatchState, now: float,
+        meter: ProgressMeter, owner: str | None,
+    ) -> Event:
+        speed = meter.bytes_per_second(now)
+        total = state.bytes_total
+        eta = meter.eta_seconds(now, state.bytes_received, total)
+        done = cls is BatchCompletedEvent
+        return cls(
+            upload_id=None,
+            seq=0,
+            timestamp=utc_timestamp(now),
+            status="completed" if done else "uploading",
+            offset=state.bytes_received,
+            length=total,
+            percentage=state.percentage,
+            bytes_per_second=None if done or speed is None else round(speed, 1),
+            eta_seconds=None if done or eta is None else round(eta, 1),
+            batch=state.name,
+            message=f"{state.finished} of {state.total} files finished, {state.failed} failed",
+            owner=owner,
+            total=state.total,
+            finished=state.finished,
+            failed=state.failed,
+            bytes_received=state.bytes_received,
+            bytes_total=total,
+        )
+
+
+def _copy(info: UploadInfo) -> UploadInfo:
+    return replace(info, metadata=dict(info.metadata))

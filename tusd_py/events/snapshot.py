@@ -1,0 +1,55 @@
+"""The progress snapshot of one upload (GET …/progress, and each row of the listing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tusd_py.events.batches import batch_of
+from tusd_py.events.models import Event, utc_timestamp
+from tusd_py.events.publisher import percentage
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.representation import content_type, filename
+
+STATUSES = ("created", "uploading", "completed", "processing", "processed", "failed", "terminated", "expired")
+
+
+def status_of(info: UploadInfo, latest: Event | None) -> str:
+    """The latest event's status when there is one; otherwise what the stored upload shows."""
+    if latest is not None and latest.status in STATUSES and not (latest.status == "uploading" and info.is_complete):
+        return latest.status
+    if info.is_complete:
+        return "completed"
+    return "uploading" if info.offset > 0 else "created"
+
+
+def upload_snapshot(
+    info: UploadInfo,
+    *,
+    url: str,
+    status: str,
+    speed: float | None,
+    eta: float | None,
+    expires_at: float | None,
+    now: float,
+) -> dict[str, Any]:
+    declared_type = content_type(info.metadata)
+    return {
+        "id": info.id,
+        "url": url,
+        "status": status,
+        "offset": info.offset,
+        "length": info.size,
+        "percentage": percentage(info.offset, info.size) if not info.concat_pending else 0.0,
+        "bytes_per_second": speed,
+        "eta_seconds": round(eta, 1) if eta is not None else None,
+        "estimated_completion": utc_timestamp(now + eta) if eta is not None else None,
+        "filename": filename(info.metadata),
+        "filetype": declared_type if declared_type != "application/octet-stream" or "filetype" in info.metadata else None,
+        "metadata": dict(info.metadata),
+        "batch": batch_of(info),
+        "created_at": utc_timestamp(info.created_at),
+        "updated_at": utc_timestamp(max(info.updated_at, info.created_at)),
+        "completed_at": utc_timestamp(info.completed_at) if info.completed_at else None,
+        "expires_at": utc_timestamp(expires_at) if expires_at else None,
+        "download_url": url if info.is_complete else None,
+    }

@@ -1,0 +1,46 @@
+"""Following a stream of events: what was missed first (replay), then live, until the stream's terminal event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from tusd_py.events.bus import EventBus, Subscriber
+from tusd_py.events.models import Event, EventType
+
+
+class StreamFollower:
+    def __init__(self, bus: EventBus, *, completion_is_terminal: bool = True) -> None:
+        self.bus = bus
+        self.completion_is_terminal = completion_is_terminal
+
+    def ends(self, event: Event, stream_key: str | None) -> bool:
+        """Whether this event closes the followed stream (a per-upload or per-batch stream)."""
+        if stream_key is None or event.stream_key != stream_key:
+            return False
+        return event.terminal or (event.type is EventType.COMPLETED and self.completion_is_terminal)
+
+    async def backlog(self, stream_key: str, since: int | None) -> list[Event]:
+        """With `since`: everything after it still in history. Without: the latest event, to show the state."""
+        if since is not None:
+            return await self.bus.replay(stream_key, since)
+        latest = await self.bus.latest(stream_key)
+        return [latest] if latest is not None else []
+
+    async def follow(
+        self, subscriber: Subscriber, stream_key: str | None, first: list[Event] | None = None
+    ) -> AsyncIterator[Event]:
+        """`first` (a backlog), then live events; per stream in strictly increasing seq, no repeats."""
+        last_seq: dict[str, int] = {}
+        for event in first or []:
+            last_seq[event.stream_key] = event.seq
+            yield event
+            if self.ends(event, stream_key):
+                return
+        while True:
+            event = await subscriber.get()
+            if event.seq <= last_seq.get(event.stream_key, -1):
+                continue
+            last_seq[event.stream_key] = event.seq
+            yield event
+            if self.ends(event, stream_key):
+                return

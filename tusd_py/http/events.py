@@ -1,0 +1,319 @@
+"""Live events over WebSocket and Server-Sent Events: per upload, per batch, and multiplexed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tusd_py.events.bus import EventBus, Subscriber
+from tusd_py.events.connections import ConnectionManager
+from tusd_py.events.models import CompletedEvent, Event, utc_timestamp
+from tusd_py.events.publisher import EventPublisher, percentage
+from tusd_py.events.streams import StreamFollower
+from tusd_py.protocol.errors import TusError, upload_not_found
+from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.uploads.service import UploadService
+
+KEEPALIVE_SECONDS = 15.0
+MAX_SUBSCRIPTIONS = 1000
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+
+def owner_of(connection: Request | WebSocket) -> str | None:
+    """The authenticated owner, as the auth layer left it in the scope (None without auth)."""
+    owner = connection.scope.get("tusd_py.owner")
+    return owner if isinstance(owner, str) else None
+
+
+def _since(connection: Request | WebSocket) -> int | None:
+    text = connection.headers.get("last-event-id") or connection.query_params.get("since")
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > 20:
+        raise TusError(400, "invalid_since", "since / Last-Event-ID must be the seq of an event", {"since": text[:30]})
+    return int(text)
+
+
+def sse_frame(event: Event) -> bytes:
+    return f"id: {event.seq}\nevent: {event.type.value}\ndata: {event.to_json()}\n\n".encode()
+
+
+class EventRoutes:
+    def __init__(
+        self,
+        service: UploadService,
+        bus: EventBus,
+        publisher: EventPublisher,
+        connections: ConnectionManager,
+        follower: StreamFollower,
+        base_path: str,
+    ) -> None:
+        self.service = service
+        self.bus = bus
+        self.publisher = publisher
+        self.connections = connections
+        self.follower = follower
+        self.base_path = base_path
+
+    def routes(self) -> list[BaseRoute]:
+        base = self.base_path
+        return [
+            Route(base + "events", self.sse_multiplexed, methods=["GET"]),
+            WebSocketRoute(base + "events", self.ws_multiplexed),
+            Route(base + "batches/{batch}", self.batch_summary, methods=["GET"]),
+            Route(base + "batches/{batch}/events", self.sse_batch, methods=["GET"]),
+            WebSocketRoute(base + "batches/{batch}/events", self.ws_batch),
+            Route(base + "{upload_id}/events", self.sse_upload, methods=["GET"]),
+            WebSocketRoute(base + "{upload_id}/events", self.ws_upload),
+        ]
+
+    # -- what a stream starts with ---------------------------------------------------------------------
+
+    async def _upload_backlog(self, upload_id: str, since: int | None) -> list[Event]:
+        """404 for an unknown upload; otherwise the events to send before the live ones."""
+        if not is_valid_upload_id(upload_id):
+            raise upload_not_found(upload_id)
+        stream = f"upload:{upload_id}"
+        backlog = await self.follower.backlog(stream, since)
+        try:
+            info = await self.service.load(upload_id)
+        except TusError as error:
+            if error.status == 410 and backlog:
+                return backlog  # it ended while the client was away: the backlog holds the end
+            raise
+        if not backlog and since is None and info.is_complete:
+            backlog = [self._completed_from_store(info)]  # no history (e.g. after a restart): say where it stands
+        return backlog
+
+    def _completed_from_store(self, info: UploadInfo) -> Event:
+        return CompletedEvent(
+            upload_id=info.id, seq=0, timestamp=utc_timestamp(info.completed_at or info.updated_at),
+            status="completed", offset=info.offset, length=info.size,
+            percentage=percentage(info.offset, info.size), message="upload complete", owner=info.owner,
+        )
+
+    async def _batch_backlog(self, batch: str, since: int | None) -> list[Event]:
+        state = await self.publisher.batch_state(batch)
+        if not state.files:
+            raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
+        return await self.follower.backlog(f"batch:{batch}", since)
+
+    # -- per-upload and per-batch streams ----------------------------------------------------------------
+
+    async def ws_upload(self, websocket: WebSocket) -> None:
+        upload_id = websocket.path_params["upload_id"]
+        await self._ws_stream(websocket, [f"upload:{upload_id}"], f"upload:{upload_id}",
+                              lambda since: self._upload_backlog(upload_id, since))
+
+    async def ws_batch(self, websocket: WebSocket) -> None:
+        batch = websocket.path_params["batch"]
+        await self._ws_stream(websocket, [f"batch:{batch}"], f"batch:{batch}",
+                              lambda since: self._batch_backlog(batch, since))
+
+    async def sse_upload(self, request: Request) -> Response:
+        upload_id = request.path_params["upload_id"]
+        return await self._sse_stream(request, [f"upload:{upload_id}"], f"upload:{upload_id}",
+                                      lambda since: self._upload_backlog(upload_id, since))
+
+    async def sse_batch(self, request: Request) -> Response:
+        batch = request.path_params["batch"]
+        return await self._sse_stream(request, [f"batch:{batch}"], f"batch:{batch}",
+                                      lambda since: self._batch_backlog(batch, since))
+
+    async def batch_summary(self, request: Request) -> Response:
+        batch = request.path_params["batch"]
+        state = await self.publisher.batch_state(batch)
+        if not state.files:
+            raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
+        return JSONResponse(state.summary())
+
+    async def _ws_stream(self, websocket: WebSocket, topics: list[str], stream_key: str, start: Any) -> None:
+        owner = owner_of(websocket)
+        await websocket.accept()
+        refusal = self.connections.admit(owner)
+        if refusal is not None:
+            await websocket.close(refusal.close_code, refusal.reason)
+            return
+        subscriber = self.connections.open(owner, topics)
+        try:
+            try:
+                backlog = await start(_since(websocket))
+            except TusError as error:
+                code = CLOSE_NOT_FOUND if error.status in (404, 410) else CLOSE_BAD_REQUEST
+                await websocket.send_text(json.dumps({"type": "error", **error.body()}))
+                await websocket.close(code, error.message[:120])
+                return
+            events = self.follower.follow(subscriber, stream_key, backlog)
+            sender = asyncio.ensure_future(self._send_all(websocket, events))
+            receiver = asyncio.ensure_future(_drain(websocket))
+            done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sender, receiver):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    await task
+            if sender in done and sender.exception() is None:
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await websocket.close(1000, "stream ended")
+        finally:
+            self.connections.close(subscriber)
+
+    async def _send_all(self, websocket: WebSocket, events: AsyncIterator[Event]) -> None:
+        async for event in events:
+            await websocket.send_text(event.to_json())
+
+    async def _sse_stream(self, request: Request, topics: list[str], stream_key: str | None, start: Any) -> Response:
+        owner = owner_of(request)
+        refusal = self.connections.admit(owner)
+        if refusal is not None:
+            raise refusal.as_error()
+        since = _since(request)
+        subscriber = self.connections.open(owner, topics)
+        try:
+            backlog = await start(since)
+        except BaseException:
+            self.connections.close(subscriber)
+            raise
+        return StreamingResponse(
+            self._sse_body(subscriber, stream_key, backlog),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _sse_body(self, subscriber: Subscriber, stream_key: str | None, backlog: list[Event]) -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n\n"
+            events = self.follower.follow(subscriber, stream_key, backlog)
+            while True:
+                try:
+                    event = await asyncio.wait_for(anext(events), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                except StopAsyncIteration:
+                    return
+                yield sse_frame(event)
+        finally:
+            self.connections.close(subscriber)
+
+    # -- the multiplexed stream ----------------------------------------------------------------------
+
+    async def sse_multiplexed(self, request: Request) -> Response:
+        owner = owner_of(request)
+        uploads = [u for u in request.query_params.getlist("upload_id") if u]
+        batches = [b for b in request.query_params.getlist("batch") if b]
+        if len(uploads) + len(batches) > MAX_SUBSCRIPTIONS:
+            raise TusError(400, "too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} filters")
+        for upload_id in uploads:
+            await self._check_upload(upload_id)
+        topics = [f"upload:{u}" for u in uploads] + [f"batch:{b}" for b in batches]
+        if not topics:
+            topics = [f"owner:{owner}"] if owner is not None else ["all"]
+
+        async def no_backlog(since: int | None) -> list[Event]:
+            return []
+
+        return await self._sse_stream(request, topics, None, no_backlog)
+
+    async def _check_upload(self, upload_id: str) -> None:
+        if not is_valid_upload_id(upload_id):
+            raise upload_not_found(upload_id)
+        await self.service.load(upload_id)
+
+    async def ws_multiplexed(self, websocket: WebSocket) -> None:
+        owner = owner_of(websocket)
+        await websocket.accept()
+        refusal = self.connections.admit(owner)
+        if refusal is not None:
+            await websocket.close(refusal.close_code, refusal.reason)
+            return
+        subscriber = self.connections.open(owner, [])
+        send_lock = asyncio.Lock()
+
+        async def send(message: dict[str, Any] | Event) -> None:
+            async with send_lock:
+                await websocket.send_text(message.to_json() if isinstance(message, Event) else json.dumps(message))
+
+        async def pump() -> None:
+            async for event in self.follower.follow(subscriber, None):
+                await send(event)
+
+        sender = asyncio.ensure_future(pump())
+        try:
+            while True:
+                text = await websocket.receive_text()
+                reply = await self._command(subscriber, text)
+                if reply is not None:
+                    await send(reply)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await sender
+            self.connections.close(subscriber)
+
+    async def _command(self, subscriber: Subscriber, text: str) -> dict[str, Any] | None:
+        """One client message of the multiplexed socket; every answer is a JSON object with a `type`."""
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise ValueError
+        except ValueError:
+            return _error("invalid_message", "messages are JSON objects with an action")
+        action = message.get("action")
+        if action == "ping":
+            return {"type": "pong", "timestamp": utc_timestamp(self.service.clock())}
+        if action == "get_stats":
+            return {"type": "stats", **self.connections.stats(subscriber)}
+        if action in ("subscribe", "unsubscribe"):
+            try:
+                return await self._subscription(subscriber, action, message)
+            except TusError as error:
+                return {"type": "error", **error.body()}
+        return _error("unknown_action", "action must be subscribe, unsubscribe, ping or get_stats")
+
+    async def _subscription(self, subscriber: Subscriber, action: str, message: dict[str, Any]) -> dict[str, Any]:
+        upload_id, batch = message.get("upload_id"), message.get("batch")
+        if not isinstance(upload_id, str) and not isinstance(batch, str):
+            raise TusError(400, "invalid_subscription", "name an upload_id or a batch")
+        topic = f"upload:{upload_id}" if isinstance(upload_id, str) else f"batch:{batch}"
+        target = {"upload_id": upload_id} if isinstance(upload_id, str) else {"batch": batch}
+        if action == "unsubscribe":
+            self.bus.retopic(subscriber, subscriber.topics - {topic})
+            return {"type": "unsubscribed", **target}
+        if len(subscriber.topics) >= MAX_SUBSCRIPTIONS:
+            raise TusError(400, "too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+        since = message.get("since")
+        if since is not None and (not isinstance(since, int) or since < 0):
+            raise TusError(400, "invalid_since", "since must be the seq of an event")
+        if isinstance(upload_id, str):
+            backlog = await self._upload_backlog(upload_id, since) if since is not None else []
+            await self._check_upload(upload_id)
+        else:
+            backlog = await self._batch_backlog(str(batch), since) if since is not None else []
+        self.bus.retopic(subscriber, subscriber.topics | {topic})
+        for event in backlog:
+            subscriber.push(event)
+        return {"type": "subscribed", **target}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error_code": code, "error_message": message, "details": {}}
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
