@@ -25,6 +25,7 @@ from tusd_py.ops.health import Readiness, healthz
 from tusd_py.ops.logging import RequestIdMiddleware
 from tusd_py.ops.metrics import Metrics, MetricsMiddleware
 from tusd_py.settings import Settings
+from tusd_py.state.memory import MemoryBatchBook
 from tusd_py.storage import FileStore, UploadStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones
@@ -53,7 +54,9 @@ def create_app(
     )
     metrics = Metrics()
     bus = LocalEventBus(history_size=settings.event_history)
-    publisher = EventPublisher(bus, service.store, progress_interval=settings.progress_interval)
+    publisher = EventPublisher(
+        bus, service.store, batches=MemoryBatchBook(), progress_interval=settings.progress_interval
+    )
     service.listeners += [metrics, publisher]
     connections = ConnectionManager(
         bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user

@@ -35,11 +35,10 @@ class BatchState:
     declared_total: int | None = None
     completion_announced: bool = False
 
-    def update(self, info: UploadInfo, state: str) -> None:
-        if info.id not in self.files:
+    def put(self, upload_id: str, file: BatchFile, total: int | None) -> None:
+        if upload_id not in self.files:
             self.completion_announced = False  # a new file reopens a batch announced complete
-        self.files[info.id] = BatchFile(info.offset, info.size, state)
-        total = declared_total(info)
+        self.files[upload_id] = file
         if total is not None:
             self.declared_total = max(total, self.declared_total or 0)
 
@@ -92,20 +91,13 @@ class BatchState:
         }
 
 
-class BatchTracker:
-    def __init__(self) -> None:
-        self._batches: dict[str, BatchState] = {}
+def file_of(info: UploadInfo, state: str) -> BatchFile:
+    return BatchFile(info.offset, info.size, state)
 
-    def get(self, name: str) -> BatchState | None:
-        return self._batches.get(name)
 
-    def load(self, name: str, infos: list[UploadInfo], failed_ids: set[str] = frozenset()) -> BatchState:  # type: ignore[assignment]
-        """Rebuild a batch from the store (after a restart, or the first time it is asked for)."""
-        state = BatchState(name)
-        for info in infos:
-            state.update(info, "finished" if info.is_complete else "failed" if info.id in failed_ids else "uploading")
-        self._batches[name] = state
-        return state
-
-    def is_loaded(self, name: str) -> bool:
-        return name in self._batches
+def rebuild(name: str, infos: list[UploadInfo]) -> BatchState:
+    """A batch as the upload store shows it (after a restart, or the first time it is asked for)."""
+    state = BatchState(name)
+    for info in infos:
+        state.put(info.id, file_of(info, "finished" if info.is_complete else "uploading"), declared_total(info))
+    return state

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from tusd_py.events.batches import BatchState, BatchTracker, batch_of
+from tusd_py.events.batches import BatchState, batch_of, declared_total, file_of, rebuild
 from tusd_py.events.bus import EventBus
 from tusd_py.events.models import (
     BatchCompletedEvent,
@@ -27,6 +27,7 @@ from tusd_py.events.models import (
 from tusd_py.events.progress import ProgressMeter
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.representation import filename
+from tusd_py.state.base import BatchBook
 from tusd_py.storage.base import UploadStore
 
 log = logging.getLogger("tusd_py.events")
@@ -49,6 +50,7 @@ class EventPublisher:
         bus: EventBus,
         store: UploadStore,
         *,
+        batches: BatchBook,
         progress_interval: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -56,7 +58,7 @@ class EventPublisher:
         self.store = store
         self.progress_interval = progress_interval
         self.clock = clock
-        self.batches = BatchTracker()
+        self.batches = batches
         self._meters: OrderedDict[str, ProgressMeter] = OrderedDict()
         self._batch_meters: dict[str, ProgressMeter] = {}
         self._queue: asyncio.Queue[tuple[Event, UploadInfo | None]] = asyncio.Queue()
@@ -168,17 +170,18 @@ class EventPublisher:
     # -- batches --------------------------------------------------------------------------------------
 
     async def batch_state(self, name: str) -> BatchState:
-        state = self.batches.get(name)
+        state = await self.batches.state(name)
         if state is None:
-            infos = [info async for info in self.store.iter_infos() if batch_of(info) == name]
-            state = self.batches.load(name, infos)
+            state = rebuild(name, [info async for info in self.store.iter_infos() if batch_of(info) == name])
+            await self.batches.replace(state)
         return state
 
     async def _update_batch(self, event: Event, info: UploadInfo) -> None:
         assert event.batch is not None
-        state = await self.batch_state(event.batch)
+        await self.batch_state(event.batch)  # make sure files that came before are counted
         file_state = {"completed": "finished", "terminated": "failed", "expired": "failed", "failed": "failed"}
-        state.update(info, file_state.get(event.type.value, "uploading"))
+        file = file_of(info, file_state.get(event.type.value, "uploading"))
+        state = await self.batches.record(event.batch, info.id, file, declared_total(info))
         now = self.clock()
         meter = self._batch_meters.setdefault(event.batch, ProgressMeter())
         meter.record(now, state.bytes_received)
@@ -186,8 +189,7 @@ class EventPublisher:
         if changed_state or meter.due(now, state.bytes_received, self.progress_interval):
             meter.emitted(now, state.bytes_received)
             await self.publish(self._batch_event(BatchProgressEvent, state, now, meter, event.owner))
-        if state.complete and not state.completion_announced:
-            state.completion_announced = True
+        if state.complete and await self.batches.claim_completion(event.batch):
             await self.publish(self._batch_event(BatchCompletedEvent, state, now, meter, event.owner))
 
     def _batch_event(

@@ -17,6 +17,8 @@ from tusd_py.protocol.ids import new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.state.base import ConcatIndex
+from tusd_py.state.memory import MemoryConcatIndex
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
 
@@ -48,6 +50,7 @@ class UploadService:
         limits: Limits,
         *,
         tombstones: Tombstones | None = None,
+        concat_index: ConcatIndex | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
@@ -57,14 +60,14 @@ class UploadService:
         self.clock = clock
         self.listeners: list[UploadListener] = []
         self._transfers: set[Transfer] = set()
-        self._finals_waiting_on: dict[str, set[str]] = {}  # partial id -> final ids (concatenation-unfinished)
+        self.concat_index = concat_index or MemoryConcatIndex()  # final uploads waiting for their partials
 
     async def start(self) -> None:
         """Rebuild the index of final uploads still waiting for their partials, and finish those now ready."""
         ready: list[str] = []
         async for info in self.store.iter_infos():
             if info.is_final and info.concat_pending:
-                self._watch_partials(info)
+                await self.concat_index.watch(info.id, info.partial_uploads or [])
                 ready.append(info.id)
         for final_id in ready:
             await self._assemble_when_ready(final_id)
@@ -169,7 +172,7 @@ class UploadService:
         )
         await self.store.create(info)
         self._tell("created", info)
-        self._watch_partials(info)
+        await self.concat_index.watch(info.id, info.partial_uploads or [])
         return await self._assemble_when_ready(info.id) or info
 
     # -- appending -------------------------------------------------------------------------------
@@ -247,20 +250,8 @@ class UploadService:
     async def _after_completion(self, info: UploadInfo) -> None:
         """With the upload's own lock released: finish the final uploads that were waiting on it."""
         if info.is_complete and info.is_partial:
-            for final_id in list(self._finals_waiting_on.get(info.id, ())):
+            for final_id in await self.concat_index.finals_waiting_on(info.id):
                 await self._assemble_when_ready(final_id)
-
-    def _watch_partials(self, final: UploadInfo) -> None:
-        for partial_id in final.partial_uploads or []:
-            self._finals_waiting_on.setdefault(partial_id, set()).add(final.id)
-
-    def _unwatch_partials(self, final: UploadInfo) -> None:
-        for partial_id in final.partial_uploads or []:
-            waiting = self._finals_waiting_on.get(partial_id)
-            if waiting is not None:
-                waiting.discard(final.id)
-                if not waiting:
-                    del self._finals_waiting_on[partial_id]
 
     async def _assemble_when_ready(self, final_id: str) -> UploadInfo | None:
         try:
@@ -286,7 +277,7 @@ class UploadService:
         assert isinstance(self.store, Concater)
         await self.store.concatenate(final, partials)
         final.concat_pending = False
-        self._unwatch_partials(final)
+        await self.concat_index.unwatch(final.id, final.partial_uploads or [])
         await self._complete(final)
 
     # -- termination -----------------------------------------------------------------------------
@@ -302,7 +293,7 @@ class UploadService:
         assert isinstance(self.store, Terminater)
         await self.store.terminate(info.id)
         if info.is_final:
-            self._unwatch_partials(info)
+            await self.concat_index.unwatch(info.id, info.partial_uploads or [])
         if self.tombstones is not None:
             await self.tombstones.bury(info.id, "it was terminated" if kind == "terminated" else "it expired")
         self._tell(kind, info)

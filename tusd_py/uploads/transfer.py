@@ -38,6 +38,8 @@ class Transfer:
         return self.body_complete and self.stop_reason is None and not self.overflow
 
     def stop(self, reason: StopReason) -> None:
+        if self._task is not None and self._task.done():
+            return  # the body already ended on its own; nothing to interrupt
         if self.stop_reason is None:
             self.stop_reason = reason
         if self._task is not None:
