@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.live_server import LiveServer
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -26,6 +27,15 @@ def shared_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     root = tmp_path_factory.mktemp("shared-server")
     server = LiveServer(root / "uploads", root / "server.log")
     server.upload_dir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server for one test, on a free port."""
+    server = RedisServer(tmp_path)
     server.start()
     yield server
     server.stop()

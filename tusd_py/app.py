@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from tusd_py.events.bus import LocalEventBus
+from tusd_py.events.bus import EventBus, LocalEventBus
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
+from tusd_py.events.redis_bus import RedisEventBus
 from tusd_py.events.streams import StreamFollower
 from tusd_py.http.cors import CORSMiddleware
 from tusd_py.http.errors import EXCEPTION_HANDLERS
@@ -20,15 +22,51 @@ from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMid
 from tusd_py.http.progress import ProgressRoutes
 from tusd_py.http.tus import TusRoutes
 from tusd_py.locking import Locker, MemoryLocker
+from tusd_py.locking.redis import RedisLocker
 from tusd_py.ops.background import Background, StartOnFirstRequest
 from tusd_py.ops.health import Readiness, healthz
 from tusd_py.ops.logging import RequestIdMiddleware
 from tusd_py.ops.metrics import Metrics, MetricsMiddleware
 from tusd_py.settings import Settings
-from tusd_py.state.memory import MemoryBatchBook
+from tusd_py.state.base import BatchBook, ConcatIndex
+from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
+from tusd_py.state.redis import RedisBatchBook, RedisConcatIndex, connect
 from tusd_py.storage import FileStore, UploadStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones
+
+
+@dataclass
+class Coordination:
+    """What several instances must share: locks, events and state. In memory for one process, else Redis."""
+
+    locker: Locker
+    bus: EventBus
+    concat_index: ConcatIndex
+    batches: BatchBook
+    listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    checks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+def coordination(settings: Settings) -> Coordination:
+    if not settings.redis_url:
+        return Coordination(
+            MemoryLocker(), LocalEventBus(history_size=settings.event_history), MemoryConcatIndex(), MemoryBatchBook()
+        )
+    redis = connect(settings.redis_url)
+    prefix = settings.redis_prefix
+    locker = RedisLocker(redis, prefix=prefix, ttl=settings.lock_ttl)
+    bus = RedisEventBus(redis, prefix=prefix, history_size=settings.event_history)
+    return Coordination(
+        locker,
+        bus,
+        RedisConcatIndex(redis, prefix=prefix),
+        RedisBatchBook(redis, prefix=prefix),
+        listeners=[locker.listen, bus.listen],
+        checks={"redis": redis.ping},
+        close=redis.aclose,
+    )
 
 
 def create_app(
@@ -39,10 +77,11 @@ def create_app(
 ) -> Starlette:
     """The tus server as an ASGI app. Settings default to `Settings.from_env()`."""
     settings = settings or Settings.from_env()
+    shared = coordination(settings)
     file_store = FileStore(settings.upload_dir, block_size=settings.write_block_size)
     service = UploadService(
         store or file_store,
-        locker or MemoryLocker(),
+        locker or shared.locker,
         Limits(
             max_size=settings.max_size,
             expire_after=settings.expire_after,
@@ -51,18 +90,24 @@ def create_app(
             lock_timeout=settings.lock_timeout,
         ),
         tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
+        concat_index=shared.concat_index,
     )
     metrics = Metrics()
-    bus = LocalEventBus(history_size=settings.event_history)
     publisher = EventPublisher(
-        bus, service.store, batches=MemoryBatchBook(), progress_interval=settings.progress_interval
+        shared.bus, service.store, batches=shared.batches, progress_interval=settings.progress_interval
     )
     service.listeners += [metrics, publisher]
     connections = ConnectionManager(
-        bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
+        shared.bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
     )
     removes = settings.expire_after is not None or settings.retain_completed is not None
-    background = Background(service, publisher, sweep_interval=settings.sweep_interval if removes else None)
+    background = Background(
+        service,
+        publisher,
+        sweep_interval=settings.sweep_interval if removes else None,
+        listeners=shared.listeners,
+        close=shared.close,
+    )
     tus = TusRoutes(service, settings)
 
     @asynccontextmanager
@@ -73,11 +118,11 @@ def create_app(
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", Readiness(service.store).readyz, methods=["GET"]),
+        Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         # Event and progress routes first: `B events` must not be taken for an upload id.
-        *EventRoutes(service, bus, publisher, connections, StreamFollower(bus), settings.base_path).routes(),
-        *ProgressRoutes(service, bus, publisher, tus.urls).routes(tus.collection_paths()),
+        *EventRoutes(service, shared.bus, publisher, connections, StreamFollower(shared.bus), settings.base_path).routes(),
+        *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
         *tus.routes(),
     ]
     app = Starlette(
@@ -98,7 +143,7 @@ def create_app(
     app.state.service = service
     app.state.metrics = metrics
     app.state.background = background
-    app.state.bus = bus
+    app.state.bus = shared.bus
     app.state.publisher = publisher
     app.state.connections = connections
     return app

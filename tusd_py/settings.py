@@ -39,6 +39,10 @@ class Settings:
     event_history: int = setting(200, "events kept per upload for replay after a reconnect", "int")
     max_event_connections: int = setting(10000, "WebSocket and SSE event connections allowed in total", "int")
     max_event_connections_per_user: int = setting(100, "event connections allowed per user", "int")
+    redis_url: str | None = setting(None, "redis://host:port/db: share state, locks and events with other instances", "str", True)
+    redis_prefix: str = setting("tusd_py:", "prefix of every Redis key and channel (several deployments can share a Redis)")
+    lock_ttl: float = setting(10.0, "with Redis: a lock expires this long after its holder stops renewing it", "duration")
+    workers: int = setting(1, "worker processes (more than 1 needs --redis-url)", "int")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
     shutdown_timeout: float = setting(10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration")
@@ -51,6 +55,10 @@ class Settings:
         object.__setattr__(self, "upload_dir", Path(self.upload_dir))
         if self.cors_allow_credentials and "*" in [o.strip() for o in self.cors_origins.split(",")]:
             raise ValueError("cors_allow_credentials needs an explicit list of origins, not *")
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                "workers > 1 needs --redis-url: without Redis each worker would have its own locks and events"
+            )
         if self.log_format not in ("text", "json"):
             raise ValueError("log_format must be text or json")
         if self.write_block_size < 64 * 1024:
@@ -70,6 +78,14 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as TUSD_PY_* variables (how --workers hands them to each worker process)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            env[ENV_PREFIX + f.name.upper()] = "off" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
 
 def parse_value(name: str, text: str) -> Any:

@@ -37,6 +37,10 @@ SAMPLES = {
     "event_history": ("50", 50),
     "max_event_connections": ("500", 500),
     "max_event_connections_per_user": ("5", 5),
+    "redis_url": ("redis://127.0.0.1:6390/2", "redis://127.0.0.1:6390/2"),
+    "redis_prefix": ("app1:", "app1:"),
+    "lock_ttl": ("30s", 30.0),
+    "workers": ("1", 1),
 }
 
 
@@ -90,3 +94,16 @@ def test_a_bad_value_is_refused_with_a_clear_message() -> None:
 
 def test_the_server_greets_with_where_to_upload(live_server: LiveServer) -> None:
     assert f"tus 1.0.0 uploads at http://127.0.0.1:{live_server.port}/files/" in live_server.log()
+
+
+def test_several_workers_without_redis_are_refused_with_a_clear_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tusd_py", "serve", "--workers", "4"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "workers > 1 needs --redis-url" in result.stderr
+
+
+def test_settings_survive_the_trip_through_worker_variables() -> None:
+    settings = Settings(max_size=5 * 2**30, expire_after=None, behind_proxy=True, lock_ttl=2.5, upload_dir=Path("/x"))
+    assert Settings.from_env(settings.to_env()) == settings

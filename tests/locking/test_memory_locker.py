@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tusd_py.locking import MemoryLocker
+from tusd_py.locking.base import ReleaseCause
 from tusd_py.protocol.errors import TusError
 
 
@@ -21,7 +22,7 @@ async def test_a_free_upload_is_locked_at_once() -> None:
 async def test_a_waiter_asks_the_holder_to_let_go_and_then_gets_the_lock() -> None:
     locker = MemoryLocker()
     asked = asyncio.Event()
-    holder = await locker.acquire("a", timeout=1, on_release_requested=asked.set)
+    holder = await locker.acquire("a", timeout=1, on_release_requested=lambda cause: asked.set())
 
     waiter = asyncio.create_task(locker.acquire("a", timeout=5))
     await asyncio.wait_for(asked.wait(), 1)
@@ -33,7 +34,7 @@ async def test_a_waiter_asks_the_holder_to_let_go_and_then_gets_the_lock() -> No
 
 async def test_a_holder_that_does_not_let_go_makes_the_waiter_fail_with_423() -> None:
     locker = MemoryLocker()
-    await locker.acquire("a", timeout=1, on_release_requested=lambda: None)
+    await locker.acquire("a", timeout=1, on_release_requested=lambda cause: None)
     with pytest.raises(TusError) as error:
         await locker.acquire("a", timeout=0.2)
     assert error.value.status == 423
@@ -63,9 +64,9 @@ async def test_locks_on_different_uploads_are_independent() -> None:
 async def test_the_holder_is_asked_only_once_however_many_wait() -> None:
     locker = MemoryLocker()
     asks = []
-    holder = await locker.acquire("a", timeout=1, on_release_requested=lambda: asks.append(1))
+    holder = await locker.acquire("a", timeout=1, on_release_requested=lambda cause: asks.append(cause))
     waiters = [asyncio.create_task(locker.acquire("a", timeout=0.3)) for _ in range(3)]
     await asyncio.sleep(0)
     await asyncio.gather(*waiters, return_exceptions=True)
-    assert asks == [1]
+    assert asks == [ReleaseCause.REQUESTED]
     await holder.release()

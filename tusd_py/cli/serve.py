@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
 from tusd_py import __version__
 from tusd_py.app import create_app
@@ -45,6 +47,13 @@ class _Server(uvicorn.Server):
         asyncio.get_event_loop().call_soon_threadsafe(self._on_exit)
 
 
+def worker_app() -> Starlette:
+    """The app of one --workers process: settings from the TUSD_PY_* variables its parent set."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
@@ -52,15 +61,13 @@ def serve(args: argparse.Namespace) -> int:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"tusd_py {__version__}: tus 1.0.0 uploads at http://{display_host}:{settings.port}{settings.base_path}"
         f" (storage: {settings.upload_dir.resolve()})",
         flush=True,
     )
-    config = uvicorn.Config(
-        app,
+    common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -68,7 +75,14 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,  # RequestIdMiddleware writes one access line per request, with its id
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+        ws_max_size=64 * 1024,
     )
-    server = _Server(config, on_exit=app.state.service.stop_transfers)
+    if settings.workers > 1:
+        # Each worker process builds its own app from the same settings, handed over as TUSD_PY_* variables.
+        os.environ.update(settings.to_env())
+        uvicorn.run("tusd_py.cli.serve:worker_app", factory=True, workers=settings.workers, **common)
+        return 0
+    app = create_app(settings)
+    server = _Server(uvicorn.Config(app, **common), on_exit=app.state.service.stop_transfers)
     server.run()
     return 0

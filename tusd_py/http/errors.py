@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,6 +42,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(error, request)
 
 
+async def handle_redis_error(request: Request, exc: Exception) -> Response:
+    log.warning("Redis unavailable during %s %s: %s", request.method, request.url.path, exc)
+    error = TusError(503, "redis_unavailable", "shared state is unreachable right now; retry shortly", headers={"Retry-After": "2"})
+    return error_response(error, request)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         error = TusError(507, "insufficient_storage", "the server has no space left for this upload")
@@ -53,5 +60,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     TusError: handle_tus_error,
     HTTPException: handle_http_exception,
+    RedisError: handle_redis_error,
     Exception: handle_unexpected,
 }

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from enum import Enum
 from typing import Protocol
 
 from tusd_py.protocol.errors import TusError
 
-ReleaseRequest = Callable[[], None]
+class ReleaseCause(str, Enum):
+    REQUESTED = "requested"  # another request wants this upload
+    LOST = "lost"  # the lock could not be kept (it expired, or its store became unreachable)
+
+
+ReleaseRequest = Callable[[ReleaseCause], None]
+
+
+def lock_unavailable(upload_id: str) -> TusError:
+    return TusError(
+        503,
+        "lock_unavailable",
+        "the lock service is unreachable, so this upload cannot be changed safely right now; retry shortly",
+        {"upload_id": upload_id},
+        headers={"Retry-After": "2"},
+    )
 
 
 def upload_locked(upload_id: str, waited: float) -> TusError:

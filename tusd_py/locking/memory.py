@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tusd_py.locking.base import ReleaseRequest, upload_locked
+from tusd_py.locking.base import ReleaseCause, ReleaseRequest, upload_locked
 
 
 class _Holder:
@@ -18,7 +18,7 @@ class _Holder:
     def ask_to_release(self) -> None:
         if not self.asked and self.on_release_requested is not None:
             self.asked = True
-            self.on_release_requested()
+            self.on_release_requested(ReleaseCause.REQUESTED)
 
 
 class MemoryLock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -15,9 +16,19 @@ log = logging.getLogger("tusd_py.ops")
 
 
 class Background:
-    def __init__(self, service: UploadService, publisher: EventPublisher, *, sweep_interval: float | None) -> None:
+    def __init__(
+        self,
+        service: UploadService,
+        publisher: EventPublisher,
+        *,
+        sweep_interval: float | None,
+        listeners: list[Callable[[], Awaitable[None]]] | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.service = service
         self.publisher = publisher
+        self.listeners = listeners or []  # long-running loops, e.g. Redis subscriptions
+        self.close = close
         self.sweep_interval = sweep_interval
         self._started: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -29,6 +40,7 @@ class Background:
 
     async def _start(self) -> None:
         self.publisher.start()
+        self._tasks += [asyncio.create_task(listen()) for listen in self.listeners]
         await self.service.start()
         if self.sweep_interval:
             self._tasks.append(asyncio.create_task(self._sweep_forever(self.sweep_interval)))
@@ -53,6 +65,8 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.close is not None:
+            await self.close()
 
 
 class StartOnFirstRequest:

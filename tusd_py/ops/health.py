@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -15,13 +17,25 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 class Readiness:
-    def __init__(self, store: UploadStore) -> None:
+    def __init__(self, store: UploadStore, checks: dict[str, Callable[[], Awaitable[object]]] | None = None) -> None:
         self.store = store
+        self.checks = checks or {}
 
     async def readyz(self, request: Request) -> JSONResponse:
-        """Ready when every dependency answers; 503 with the failing check otherwise."""
+        """Ready when every dependency answers; 503 naming the failing ones otherwise."""
+        results: dict[str, str] = {}
         try:
             await self.store.check_ready()
+            results["storage"] = "ok"
         except TusError as error:
-            raise TusError(503, "not_ready", "storage is not usable", {"storage": error.message}) from None
-        return JSONResponse({"status": "ready", "checks": {"storage": "ok"}})
+            results["storage"] = error.message
+        for name, check in self.checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:  # any failure of a dependency means not ready
+                results[name] = f"unreachable: {type(error).__name__}"
+        failing = {name: result for name, result in results.items() if result != "ok"}
+        if failing:
+            raise TusError(503, "not_ready", f"not ready: {', '.join(failing)}", failing)
+        return JSONResponse({"status": "ready", "checks": results})

@@ -55,7 +55,7 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
         if match is None or match.group(0) == "-":
             return None
         first, last = match.group(1), match.group(2)
-        if first and last and int(first) > int(last):
+        if first and last and _position(first) > _position(last):
             return None
         satisfiable = _resolve(first, last, size)
         if satisfiable is not None:
@@ -67,12 +67,17 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
 
 def _resolve(first: str, last: str, size: int) -> ByteRange | None:
     if not first:  # suffix: the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         return ByteRange(max(0, size - suffix), size - 1) if suffix > 0 and size > 0 else None
-    start = int(first)
+    start = _position(first)
     if start >= size:
         return None
-    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+    return ByteRange(start, min(_position(last), size - 1) if last else size - 1)
+
+
+def _position(digits: str) -> int:
+    """A byte position; anything longer than 19 digits is past any file (and never parsed whole)."""
+    return int(digits) if len(digits) <= 19 else 2**63
 
 
 def _coalesce(ranges: list[ByteRange]) -> list[ByteRange]:

@@ -143,7 +143,7 @@ class UploadService:
         if plan is None or body is None or receive is None:
             return info
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
-        async with holding(self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=lambda: transfer.stop(StopReason.INTERRUPTED)):
+        async with holding(self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release):
             await self._receive(info, body, plan.limit, transfer)
         await self._after_completion(info)
         return info
@@ -179,7 +179,7 @@ class UploadService:
 
     async def append(self, upload_id: str, request: AppendRequest, receive: Receive) -> UploadInfo:
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
-        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=lambda: transfer.stop(StopReason.INTERRUPTED)):
+        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release):
             info = await self.load(upload_id)
             plan = plan_append(info, request, max_size=self.limits.max_size)
             if plan.declare_length is not None:
@@ -235,6 +235,8 @@ class UploadService:
             raise TusError(409, "upload_interrupted", "another request for this upload took over; resume from Upload-Offset", details, offset)
         if transfer.stop_reason is StopReason.TIMEOUT:
             raise TusError(408, "body_timeout", f"no bytes arrived for {self.limits.network_timeout:g}s; what arrived was stored", details, offset)
+        if transfer.stop_reason is StopReason.LOCK_LOST:
+            raise TusError(503, "lock_lost", "this upload's lock could not be kept; what arrived was stored, resume shortly", details, {**offset, "Retry-After": "2"})
         if transfer.stop_reason is StopReason.SHUTDOWN:
             raise TusError(503, "server_shutting_down", "the server is stopping; what arrived was stored, resume shortly", details, {**offset, "Retry-After": "5"})
         if transfer.disconnected:

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.types import Receive
 
+from tusd_py.locking.base import ReleaseCause
 from tusd_py.storage.base import Appender
 
 
@@ -15,6 +16,7 @@ class StopReason(str, Enum):
     INTERRUPTED = "interrupted"  # another request on the same upload asked for the lock
     TIMEOUT = "timeout"  # no byte arrived for the network timeout
     SHUTDOWN = "shutdown"  # the server is stopping
+    LOCK_LOST = "lock_lost"  # the upload's lock could not be kept: writing on would be unsafe
 
 
 class Transfer:
@@ -44,6 +46,10 @@ class Transfer:
             self.stop_reason = reason
         if self._task is not None:
             self._task.cancel()
+
+    def release(self, cause: ReleaseCause) -> None:
+        """The lock's callback: another request wants the upload, or the lock was lost."""
+        self.stop(StopReason.LOCK_LOST if cause is ReleaseCause.LOST else StopReason.INTERRUPTED)
 
     async def run(self, appender: Appender, limit: int | None) -> None:
         if self.stop_reason is not None:

@@ -1,0 +1,132 @@
+"""Shared state in Redis for several instances, and the pub/sub loop every Redis-backed part uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tusd_py.events.batches import BatchFile, BatchState
+
+log = logging.getLogger("tusd_py.state")
+STATE_TTL_SECONDS = 7 * 86400  # every key expires: nothing grows without bound
+
+
+def connect(url: str) -> Redis:
+    """Short timeouts: a request that needs Redis fails fast (503) instead of hanging when Redis is gone."""
+    return Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10)
+
+
+async def subscribe_forever(redis: Redis, channel: str, handle: Callable[[bytes], None]) -> None:
+    """Call `handle(data)` for each message on `channel`, resubscribing by itself after any Redis failure."""
+    delay = 0.1
+    while True:
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel)
+            delay = 0.1
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None and message.get("type") == "message":
+                    try:
+                        handle(message["data"])
+                    except Exception:
+                        log.exception("handling a message on %s failed", channel)
+        except (RedisError, OSError) as error:
+            log.warning("lost the subscription to %s (%s); retrying in %.1fs", channel, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+
+class RedisConcatIndex:
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _key(self, partial_id: str) -> str:
+        return f"{self.prefix}finals-waiting:{partial_id}"
+
+    async def watch(self, final_id: str, partial_ids: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partial_id in set(partial_ids):
+                pipe.sadd(self._key(partial_id), final_id)
+                pipe.expire(self._key(partial_id), STATE_TTL_SECONDS)
+            await pipe.execute()
+
+    async def finals_waiting_on(self, partial_id: str) -> set[str]:
+        return {member.decode() for member in await self.redis.smembers(self._key(partial_id))}
+
+    async def unwatch(self, final_id: str, partial_ids: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partial_id in set(partial_ids):
+                pipe.srem(self._key(partial_id), final_id)
+            await pipe.execute()
+
+
+class RedisBatchBook:
+    """A hash per batch (upload id -> file figures), the declared total, and a completion marker."""
+
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _keys(self, batch: str) -> tuple[str, str, str]:
+        base = f"{self.prefix}batch:{batch}"
+        return f"{base}:files", f"{base}:total", f"{base}:announced"
+
+    async def record(self, batch: str, upload_id: str, file: BatchFile, declared_total: int | None) -> BatchState:
+        files, total, announced = self._keys(batch)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(files, upload_id, json.dumps([file.offset, file.length, file.state]))
+            if declared_total is not None:
+                pipe.set(total, declared_total)
+            for key in (files, total):
+                pipe.expire(key, STATE_TTL_SECONDS)
+            added, *_ = await pipe.execute()
+        if added:
+            await self.redis.delete(announced)  # a new file reopens a batch announced complete
+        state = await self.state(batch)
+        assert state is not None
+        return state
+
+    async def state(self, batch: str) -> BatchState | None:
+        files, total, announced = self._keys(batch)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(files)
+            pipe.get(total)
+            pipe.exists(announced)
+            rows, declared, was_announced = await pipe.execute()
+        if not rows:
+            return None
+        state = BatchState(batch, declared_total=int(declared) if declared else None)
+        for upload_id, value in rows.items():
+            offset, length, file_state = json.loads(value)
+            state.files[upload_id.decode()] = BatchFile(offset, length, file_state)
+        state.completion_announced = bool(was_announced)
+        return state
+
+    async def replace(self, state: BatchState) -> None:
+        files, total, _ = self._keys(state.name)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(files)
+            for upload_id, file in state.files.items():
+                pipe.hset(files, upload_id, json.dumps([file.offset, file.length, file.state]))
+            if state.declared_total is not None:
+                pipe.set(total, state.declared_total)
+            pipe.expire(files, STATE_TTL_SECONDS)
+            await pipe.execute()
+
+    async def claim_completion(self, batch: str) -> bool:
+        state = await self.state(batch)
+        if state is None or not state.complete:
+            return False
+        _, _, announced = self._keys(batch)
+        return bool(await self.redis.set(announced, len(state.files), nx=True, ex=STATE_TTL_SECONDS))
