@@ -10,6 +10,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from tusd_py.auth.middleware import AuthMiddleware
+from tusd_py.auth.principal import Authenticator
+from tusd_py.auth.setup import authenticator_from
 from tusd_py.events.bus import EventBus, LocalEventBus
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
@@ -20,6 +23,7 @@ from tusd_py.http.errors import EXCEPTION_HANDLERS
 from tusd_py.http.events import EventRoutes
 from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMiddleware
 from tusd_py.http.progress import ProgressRoutes
+from tusd_py.http.rate_limit import RateLimitMiddleware
 from tusd_py.http.tus import TusRoutes
 from tusd_py.locking import Locker, MemoryLocker
 from tusd_py.locking.redis import RedisLocker
@@ -74,9 +78,14 @@ def create_app(
     *,
     store: UploadStore | None = None,
     locker: Locker | None = None,
+    authenticator: Authenticator | None = None,
 ) -> Starlette:
-    """The tus server as an ASGI app. Settings default to `Settings.from_env()`."""
+    """The tus server as an ASGI app. Settings default to `Settings.from_env()`.
+
+    `authenticator` (an async callable taking the connection, returning a Principal or None) replaces the
+    authentication chosen by `settings.auth`."""
     settings = settings or Settings.from_env()
+    auth = (authenticator, "Bearer") if authenticator is not None else authenticator_from(settings)
     shared = coordination(settings)
     file_store = FileStore(settings.upload_dir, block_size=settings.write_block_size)
     service = UploadService(
@@ -134,6 +143,9 @@ def create_app(
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ProtocolHeadersMiddleware),
             Middleware(CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials),
+            *([Middleware(AuthMiddleware, authenticator=auth[0], scheme=auth[1])] if auth else []),
+            *([Middleware(RateLimitMiddleware, rate=settings.rate_limit, burst=settings.rate_burst)]
+              if settings.rate_limit else []),
             Middleware(StartOnFirstRequest, background=background),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -43,6 +43,15 @@ class Settings:
     redis_prefix: str = setting("tusd_py:", "prefix of every Redis key and channel (several deployments can share a Redis)")
     lock_ttl: float = setting(10.0, "with Redis: a lock expires this long after its holder stops renewing it", "duration")
     workers: int = setting(1, "worker processes (more than 1 needs --redis-url)", "int")
+    auth: str = setting("none", "who may upload: none (loopback use), api-key (X-API-Key) or jwt (Authorization: Bearer)")
+    api_keys_file: Path | None = setting(None, "file of API keys, one 'KEY OWNER [admin]' a line", "path", True)
+    api_keys: str | None = setting(None, "API keys as 'key:owner[:admin],…' (prefer the file: this is visible in ps)", "str", True)
+    jwt_secret: str | None = setting(None, "HS256 secret for JWT bearer tokens", "str", True)
+    jwt_public_key: Path | None = setting(None, "PEM file of the RS256 public key for JWT bearer tokens", "path", True)
+    jwt_audience: str | None = setting(None, "required `aud` claim of JWT bearer tokens", "str", True)
+    rate_limit: float | None = setting(None, "requests per second allowed per user (or per address without auth); 429 past it", "float", True)
+    rate_burst: int = setting(50, "requests a user may make at once before the rate limit applies", "int")
+    max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
     shutdown_timeout: float = setting(10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration")
@@ -59,6 +68,8 @@ class Settings:
             raise ValueError(
                 "workers > 1 needs --redis-url: without Redis each worker would have its own locks and events"
             )
+        if self.auth not in ("none", "api-key", "jwt"):
+            raise ValueError("auth must be none, api-key or jwt")
         if self.log_format not in ("text", "json"):
             raise ValueError("log_format must be text or json")
         if self.write_block_size < 64 * 1024:
@@ -97,6 +108,8 @@ def parse_value(name: str, text: str) -> Any:
     try:
         if kind == "int":
             return int(text)
+        if kind == "float":
+            return float(text)
         if kind == "bool":
             lowered = text.strip().lower()
             if lowered not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:

@@ -41,6 +41,15 @@ SAMPLES = {
     "redis_prefix": ("app1:", "app1:"),
     "lock_ttl": ("30s", 30.0),
     "workers": ("1", 1),
+    "auth": ("jwt", "jwt"),
+    "api_keys_file": ("/etc/tusd-py/keys", Path("/etc/tusd-py/keys")),
+    "api_keys": ("k1:alice,k2:bob:admin", "k1:alice,k2:bob:admin"),
+    "jwt_secret": ("s3cret", "s3cret"),
+    "jwt_public_key": ("/etc/tusd-py/jwt.pem", Path("/etc/tusd-py/jwt.pem")),
+    "jwt_audience": ("uploads", "uploads"),
+    "rate_limit": ("20", 20.0),
+    "rate_burst": ("10", 10),
+    "max_metadata_size": ("4KiB", 4096),
 }
 
 

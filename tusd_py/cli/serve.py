@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from types import FrameType
@@ -14,6 +15,7 @@ from starlette.applications import Starlette
 
 from tusd_py import __version__
 from tusd_py.app import create_app
+from tusd_py.auth.setup import authenticator_from
 from tusd_py.ops.logging import configure_logging
 from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
 
@@ -33,6 +35,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         if text is not None:
             overrides[f.name] = parse_value(f.name, text)
     return Settings.from_env(**overrides)
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class _Server(uvicorn.Server):
@@ -61,6 +66,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if settings.auth == "none" and settings.host not in LOOPBACK:
+        logging.getLogger("tusd_py").warning(
+            "listening on %s without authentication: anyone who can reach it may upload, read and delete"
+            " files; use --auth api-key or --auth jwt",
+            settings.host,
+        )
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"tusd_py {__version__}: tus 1.0.0 uploads at http://{display_host}:{settings.port}{settings.base_path}"
@@ -77,6 +88,11 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
         ws_max_size=64 * 1024,
     )
+    try:
+        authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
+    except (ValueError, OSError) as error:
+        print(f"tusd-py: {error}", file=sys.stderr)
+        return 2
     if settings.workers > 1:
         # Each worker process builds its own app from the same settings, handed over as TUSD_PY_* variables.
         os.environ.update(settings.to_env())

@@ -11,6 +11,11 @@ BATCH_KEY = "batch"
 BATCH_TOTAL_KEY = "batch_total"  # optional: how many files the client will send, so completion waits for all
 
 
+def batch_topic(owner: str | None, batch: str) -> str:
+    """Batches are named by their clients, so each owner has its own namespace of them."""
+    return f"batch:{batch}" if owner is None else f"batch:{owner}/{batch}"
+
+
 def batch_of(info: UploadInfo) -> str | None:
     value = info.metadata.get(BATCH_KEY, "").strip()
     return value[:200] or None

@@ -9,6 +9,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable
 from typing import Protocol
 
+from tusd_py.events.batches import batch_topic
 from tusd_py.events.models import Event, EventType
 
 ALL = "all"
@@ -20,7 +21,7 @@ def topics_of(event: Event) -> list[str]:
     if event.upload_id is not None:
         topics.append(f"upload:{event.upload_id}")
     if event.batch is not None:
-        topics.append(f"batch:{event.batch}")
+        topics.append(batch_topic(event.owner, event.batch))
     if event.owner is not None:
         topics.append(f"owner:{event.owner}")
     return topics

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, ClassVar
 
+from tusd_py.events.batches import batch_topic
+
 
 class EventType(str, Enum):
     CREATED = "created"
@@ -121,7 +123,7 @@ class BatchEvent(Event):
 
     @property
     def stream_key(self) -> str:
-        return f"batch:{self.batch}"
+        return batch_topic(self.owner, self.batch or "")
 
 
 @dataclass(frozen=True, kw_only=True)

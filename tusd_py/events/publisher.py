@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from tusd_py.events.batches import BatchState, batch_of, declared_total, file_of, rebuild
+from tusd_py.events.batches import BatchState, batch_of, batch_topic, declared_total, file_of, rebuild
 from tusd_py.events.bus import EventBus
 from tusd_py.events.models import (
     BatchCompletedEvent,
@@ -169,27 +169,30 @@ class EventPublisher:
 
     # -- batches --------------------------------------------------------------------------------------
 
-    async def batch_state(self, name: str) -> BatchState:
-        state = await self.batches.state(name)
+    async def batch_state(self, name: str, owner: str | None) -> BatchState:
+        key = batch_topic(owner, name)
+        state = await self.batches.state(key, name)
         if state is None:
-            state = rebuild(name, [info async for info in self.store.iter_infos() if batch_of(info) == name])
-            await self.batches.replace(state)
+            infos = [i async for i in self.store.iter_infos() if batch_of(i) == name and i.owner == owner]
+            state = rebuild(name, infos)
+            await self.batches.replace(key, state)
         return state
 
     async def _update_batch(self, event: Event, info: UploadInfo) -> None:
         assert event.batch is not None
-        await self.batch_state(event.batch)  # make sure files that came before are counted
+        await self.batch_state(event.batch, event.owner)  # make sure files that came before are counted
+        key = batch_topic(event.owner, event.batch)
         file_state = {"completed": "finished", "terminated": "failed", "expired": "failed", "failed": "failed"}
         file = file_of(info, file_state.get(event.type.value, "uploading"))
-        state = await self.batches.record(event.batch, info.id, file, declared_total(info))
+        state = await self.batches.record(key, event.batch, info.id, file, declared_total(info))
         now = self.clock()
-        meter = self._batch_meters.setdefault(event.batch, ProgressMeter())
+        meter = self._batch_meters.setdefault(key, ProgressMeter())
         meter.record(now, state.bytes_received)
         changed_state = event.type.value in file_state or event.type.value == "created"
         if changed_state or meter.due(now, state.bytes_received, self.progress_interval):
             meter.emitted(now, state.bytes_received)
             await self.publish(self._batch_event(BatchProgressEvent, state, now, meter, event.owner))
-        if state.complete and await self.batches.claim_completion(event.batch):
+        if state.complete and await self.batches.claim_completion(key, event.batch):
             await self.publish(self._batch_event(BatchCompletedEvent, state, now, meter, event.owner))
 
     def _batch_event(

@@ -13,6 +13,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tusd_py.auth.principal import Principal, authorize, principal_of
+from tusd_py.events.batches import batch_topic
 from tusd_py.events.bus import EventBus, Subscriber
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.models import CompletedEvent, Event, utc_timestamp
@@ -30,9 +32,9 @@ CLOSE_BAD_REQUEST = 4400
 
 
 def owner_of(connection: Request | WebSocket) -> str | None:
-    """The authenticated owner, as the auth layer left it in the scope (None without auth)."""
-    owner = connection.scope.get("tusd_py.owner")
-    return owner if isinstance(owner, str) else None
+    """The authenticated owner (None without auth)."""
+    principal = principal_of(connection)
+    return principal.owner if principal is not None else None
 
 
 def _since(connection: Request | WebSocket) -> int | None:
@@ -79,14 +81,16 @@ class EventRoutes:
 
     # -- what a stream starts with ---------------------------------------------------------------------
 
-    async def _upload_backlog(self, upload_id: str, since: int | None) -> list[Event]:
-        """404 for an unknown upload; otherwise the events to send before the live ones."""
+    async def _upload_backlog(self, upload_id: str, since: int | None, principal: Principal | None) -> list[Event]:
+        """404 for an unknown upload, 403 for someone else's; otherwise the events to send before the live ones."""
         if not is_valid_upload_id(upload_id):
             raise upload_not_found(upload_id)
         stream = f"upload:{upload_id}"
         backlog = await self.follower.backlog(stream, since)
+        if backlog:
+            authorize(backlog[-1].owner, principal, upload_id)
         try:
-            info = await self.service.load(upload_id)
+            info = await self.service.load(upload_id, principal)
         except TusError as error:
             if error.status == 410 and backlog:
                 return backlog  # it ended while the client was away: the backlog holds the end
@@ -102,37 +106,39 @@ class EventRoutes:
             percentage=percentage(info.offset, info.size), message="upload complete", owner=info.owner,
         )
 
-    async def _batch_backlog(self, batch: str, since: int | None) -> list[Event]:
-        state = await self.publisher.batch_state(batch)
+    async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
+        state = await self.publisher.batch_state(batch, owner)
         if not state.files:
             raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
-        return await self.follower.backlog(f"batch:{batch}", since)
+        return await self.follower.backlog(batch_topic(owner, batch), since)
 
     # -- per-upload and per-batch streams ----------------------------------------------------------------
 
     async def ws_upload(self, websocket: WebSocket) -> None:
         upload_id = websocket.path_params["upload_id"]
+        principal = principal_of(websocket)
         await self._ws_stream(websocket, [f"upload:{upload_id}"], f"upload:{upload_id}",
-                              lambda since: self._upload_backlog(upload_id, since))
+                              lambda since: self._upload_backlog(upload_id, since, principal))
 
     async def ws_batch(self, websocket: WebSocket) -> None:
-        batch = websocket.path_params["batch"]
-        await self._ws_stream(websocket, [f"batch:{batch}"], f"batch:{batch}",
-                              lambda since: self._batch_backlog(batch, since))
+        batch, owner = websocket.path_params["batch"], owner_of(websocket)
+        topic = batch_topic(owner, batch)
+        await self._ws_stream(websocket, [topic], topic, lambda since: self._batch_backlog(batch, since, owner))
 
     async def sse_upload(self, request: Request) -> Response:
         upload_id = request.path_params["upload_id"]
+        principal = principal_of(request)
         return await self._sse_stream(request, [f"upload:{upload_id}"], f"upload:{upload_id}",
-                                      lambda since: self._upload_backlog(upload_id, since))
+                                      lambda since: self._upload_backlog(upload_id, since, principal))
 
     async def sse_batch(self, request: Request) -> Response:
-        batch = request.path_params["batch"]
-        return await self._sse_stream(request, [f"batch:{batch}"], f"batch:{batch}",
-                                      lambda since: self._batch_backlog(batch, since))
+        batch, owner = request.path_params["batch"], owner_of(request)
+        topic = batch_topic(owner, batch)
+        return await self._sse_stream(request, [topic], topic, lambda since: self._batch_backlog(batch, since, owner))
 
     async def batch_summary(self, request: Request) -> Response:
         batch = request.path_params["batch"]
-        state = await self.publisher.batch_state(batch)
+        state = await self.publisher.batch_state(batch, owner_of(request))
         if not state.files:
             raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
         return JSONResponse(state.summary())
@@ -214,8 +220,8 @@ class EventRoutes:
         if len(uploads) + len(batches) > MAX_SUBSCRIPTIONS:
             raise TusError(400, "too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} filters")
         for upload_id in uploads:
-            await self._check_upload(upload_id)
-        topics = [f"upload:{u}" for u in uploads] + [f"batch:{b}" for b in batches]
+            await self._check_upload(upload_id, principal_of(request))
+        topics = [f"upload:{u}" for u in uploads] + [batch_topic(owner, b) for b in batches]
         if not topics:
             topics = [f"owner:{owner}"] if owner is not None else ["all"]
 
@@ -224,10 +230,10 @@ class EventRoutes:
 
         return await self._sse_stream(request, topics, None, no_backlog)
 
-    async def _check_upload(self, upload_id: str) -> None:
+    async def _check_upload(self, upload_id: str, principal: Principal | None) -> None:
         if not is_valid_upload_id(upload_id):
             raise upload_not_found(upload_id)
-        await self.service.load(upload_id)
+        await self.service.load(upload_id, principal)
 
     async def ws_multiplexed(self, websocket: WebSocket) -> None:
         owner = owner_of(websocket)
@@ -237,6 +243,7 @@ class EventRoutes:
             await websocket.close(refusal.close_code, refusal.reason)
             return
         subscriber = self.connections.open(owner, [])
+        principal = principal_of(websocket)
         send_lock = asyncio.Lock()
 
         async def send(message: dict[str, Any] | Event) -> None:
@@ -251,7 +258,7 @@ class EventRoutes:
         try:
             while True:
                 text = await websocket.receive_text()
-                reply = await self._command(subscriber, text)
+                reply = await self._command(subscriber, text, principal)
                 if reply is not None:
                     await send(reply)
         except (WebSocketDisconnect, RuntimeError):
@@ -262,7 +269,7 @@ class EventRoutes:
                 await sender
             self.connections.close(subscriber)
 
-    async def _command(self, subscriber: Subscriber, text: str) -> dict[str, Any] | None:
+    async def _command(self, subscriber: Subscriber, text: str, principal: Principal | None) -> dict[str, Any] | None:
         """One client message of the multiplexed socket; every answer is a JSON object with a `type`."""
         try:
             message = json.loads(text)
@@ -277,16 +284,19 @@ class EventRoutes:
             return {"type": "stats", **self.connections.stats(subscriber)}
         if action in ("subscribe", "unsubscribe"):
             try:
-                return await self._subscription(subscriber, action, message)
+                return await self._subscription(subscriber, action, message, principal)
             except TusError as error:
                 return {"type": "error", **error.body()}
         return _error("unknown_action", "action must be subscribe, unsubscribe, ping or get_stats")
 
-    async def _subscription(self, subscriber: Subscriber, action: str, message: dict[str, Any]) -> dict[str, Any]:
+    async def _subscription(
+        self, subscriber: Subscriber, action: str, message: dict[str, Any], principal: Principal | None
+    ) -> dict[str, Any]:
         upload_id, batch = message.get("upload_id"), message.get("batch")
         if not isinstance(upload_id, str) and not isinstance(batch, str):
             raise TusError(400, "invalid_subscription", "name an upload_id or a batch")
-        topic = f"upload:{upload_id}" if isinstance(upload_id, str) else f"batch:{batch}"
+        owner = principal.owner if principal is not None else None
+        topic = f"upload:{upload_id}" if isinstance(upload_id, str) else batch_topic(owner, str(batch))
         target = {"upload_id": upload_id} if isinstance(upload_id, str) else {"batch": batch}
         if action == "unsubscribe":
             self.bus.retopic(subscriber, subscriber.topics - {topic})
@@ -297,10 +307,10 @@ class EventRoutes:
         if since is not None and (not isinstance(since, int) or since < 0):
             raise TusError(400, "invalid_since", "since must be the seq of an event")
         if isinstance(upload_id, str):
-            backlog = await self._upload_backlog(upload_id, since) if since is not None else []
-            await self._check_upload(upload_id)
+            backlog = await self._upload_backlog(upload_id, since, principal) if since is not None else []
+            await self._check_upload(upload_id, principal)
         else:
-            backlog = await self._batch_backlog(str(batch), since) if since is not None else []
+            backlog = await self._batch_backlog(str(batch), since, owner) if since is not None else []
         self.bus.retopic(subscriber, subscriber.topics | {topic})
         for event in backlog:
             subscriber.push(event)

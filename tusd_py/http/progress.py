@@ -13,7 +13,7 @@ from tusd_py.events.batches import batch_of
 from tusd_py.events.bus import EventBus
 from tusd_py.events.publisher import EventPublisher
 from tusd_py.events.snapshot import STATUSES, status_of, upload_snapshot
-from tusd_py.http.events import owner_of
+from tusd_py.auth.principal import principal_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id
@@ -54,7 +54,7 @@ class ProgressRoutes:
         upload_id = request.path_params["upload_id"]
         if not is_valid_upload_id(upload_id):
             raise upload_not_found(upload_id)
-        info = await self.service.load(upload_id)
+        info = await self.service.load(upload_id, principal_of(request))
         return JSONResponse(await self.snapshot(request, info), headers={"Cache-Control": "no-store"})
 
     async def listing(self, request: Request) -> Response:
@@ -65,7 +65,8 @@ class ProgressRoutes:
         batch = request.query_params.get("batch")
         limit = _bounded_int(request, "limit", 50, 1, MAX_PAGE)
         offset = _bounded_int(request, "offset", 0, 0, 10**9)
-        owner = owner_of(request)
+        principal = principal_of(request)
+        owner = principal.owner if principal is not None and not principal.admin else None
         rows: list[tuple[float, str, UploadInfo, str]] = []
         counts: Counter[str] = Counter()
         async for info in self.service.store.iter_infos():

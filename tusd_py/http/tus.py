@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tusd_py.auth.principal import principal_of
 from tusd_py.http.download import download_response
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.concat import format_concat
@@ -56,20 +57,25 @@ class TusRoutes:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         creation = parse_creation(
-            headers, max_size=self.settings.max_size, max_metadata_pairs=self.settings.max_metadata_pairs
+            headers,
+            max_size=self.settings.max_size,
+            max_metadata_pairs=self.settings.max_metadata_pairs,
+            max_metadata_size=self.settings.max_metadata_size,
         )
         partial_ids = None
         if creation.concat is not None and creation.concat.is_final:
             partial_ids = [self.urls.upload_id_from_url(request, url) for url in creation.concat.partial_urls]
         body = parse_append(headers, offset=0) if has_offset_body(headers) else None
-        info = await self.service.create(creation, partial_ids=partial_ids, body=body, receive=request.receive)
+        info = await self.service.create(
+            creation, partial_ids=partial_ids, body=body, receive=request.receive, principal=principal_of(request)
+        )
         location = self.urls.upload_url(request, info.id)
         return Response(status_code=201, headers={"Location": location, **self._state_headers(info)})
 
     async def head(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
-        info = await self.service.head(self._upload_id(request))
+        info = await self.service.head(self._upload_id(request), principal_of(request))
         response_headers = {"Cache-Control": "no-store", **self._state_headers(info)}
         response_headers.update(self._description_headers(request, info))
         return Response(status_code=200, headers=response_headers)
@@ -78,17 +84,17 @@ class TusRoutes:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         upload_id = self._upload_id(request)
-        info = await self.service.append(upload_id, parse_append(headers), request.receive)
+        info = await self.service.append(upload_id, parse_append(headers), request.receive, principal_of(request))
         return Response(status_code=204, headers=self._state_headers(info))
 
     async def delete(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
-        await self.service.terminate(self._upload_id(request))
+        await self.service.terminate(self._upload_id(request), principal_of(request))
         return Response(status_code=204)
 
     async def download(self, request: Request) -> Response:
-        info = await self.service.load(self._upload_id(request))
+        info = await self.service.load(self._upload_id(request), principal_of(request))
         assert isinstance(self.service.store, ContentReader)
         return download_response(request, info, self.service.store)
 

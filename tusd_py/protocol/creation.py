@@ -19,7 +19,9 @@ class CreationRequest:
     concat: Concat | None = None
 
 
-def parse_creation(headers: Headers, *, max_size: int | None, max_metadata_pairs: int = 256) -> CreationRequest:
+def parse_creation(
+    headers: Headers, *, max_size: int | None, max_metadata_pairs: int = 256, max_metadata_size: int = 16 * 1024
+) -> CreationRequest:
     length = optional_uint(headers, "Upload-Length")
     defer = headers.get("Upload-Defer-Length")
     if defer is not None and defer.strip() != "1":
@@ -45,6 +47,13 @@ def parse_creation(headers: Headers, *, max_size: int | None, max_metadata_pairs
         check_max_size(length, max_size)
 
     raw_metadata = headers.get("Upload-Metadata")
+    if raw_metadata is not None and len(raw_metadata) > max_metadata_size:
+        raise TusError(
+            400,
+            "metadata_too_large",
+            f"Upload-Metadata is {len(raw_metadata)} bytes; at most {max_metadata_size} are accepted",
+            {"size": len(raw_metadata), "max_size": max_metadata_size},
+        )
     metadata = parse_metadata(raw_metadata, max_pairs=max_metadata_pairs) if raw_metadata is not None else {}
     return CreationRequest(length, deferred, metadata, raw_metadata, concat)
 

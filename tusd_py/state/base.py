@@ -20,16 +20,18 @@ class ConcatIndex(Protocol):
 class BatchBook(Protocol):
     """Each batch's files with their progress and state."""
 
-    async def record(self, batch: str, upload_id: str, file: BatchFile, declared_total: int | None) -> BatchState:
-        """Store one file's figures; returns the whole batch as it now stands."""
+    async def record(
+        self, key: str, name: str, upload_id: str, file: BatchFile, declared_total: int | None
+    ) -> BatchState:
+        """Store one file's figures under the batch's key (see batch_topic); returns the whole batch."""
         ...
 
-    async def state(self, batch: str) -> BatchState | None: ...
+    async def state(self, key: str, name: str) -> BatchState | None: ...
 
-    async def replace(self, state: BatchState) -> None:
+    async def replace(self, key: str, state: BatchState) -> None:
         """Store a batch rebuilt from the upload store."""
         ...
 
-    async def claim_completion(self, batch: str) -> bool:
+    async def claim_completion(self, key: str, name: str) -> bool:
         """True for exactly one caller each time a batch becomes complete."""
         ...

@@ -29,19 +29,21 @@ class MemoryBatchBook:
     def __init__(self) -> None:
         self._batches: dict[str, BatchState] = {}
 
-    async def record(self, batch: str, upload_id: str, file: BatchFile, declared_total: int | None) -> BatchState:
-        state = self._batches.setdefault(batch, BatchState(batch))
+    async def record(
+        self, key: str, name: str, upload_id: str, file: BatchFile, declared_total: int | None
+    ) -> BatchState:
+        state = self._batches.setdefault(key, BatchState(name))
         state.put(upload_id, file, declared_total)
         return state
 
-    async def state(self, batch: str) -> BatchState | None:
-        return self._batches.get(batch)
+    async def state(self, key: str, name: str) -> BatchState | None:
+        return self._batches.get(key)
 
-    async def replace(self, state: BatchState) -> None:
-        self._batches[state.name] = state
+    async def replace(self, key: str, state: BatchState) -> None:
+        self._batches[key] = state
 
-    async def claim_completion(self, batch: str) -> bool:
-        state = self._batches.get(batch)
+    async def claim_completion(self, key: str, name: str) -> bool:
+        state = self._batches.get(key)
         if state is None or not state.complete or state.completion_announced:
             return False
         state.completion_announced = True

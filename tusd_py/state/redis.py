@@ -78,12 +78,14 @@ class RedisBatchBook:
         self.redis = redis
         self.prefix = prefix
 
-    def _keys(self, batch: str) -> tuple[str, str, str]:
-        base = f"{self.prefix}batch:{batch}"
+    def _keys(self, key: str) -> tuple[str, str, str]:
+        base = f"{self.prefix}{key}"
         return f"{base}:files", f"{base}:total", f"{base}:announced"
 
-    async def record(self, batch: str, upload_id: str, file: BatchFile, declared_total: int | None) -> BatchState:
-        files, total, announced = self._keys(batch)
+    async def record(
+        self, key: str, name: str, upload_id: str, file: BatchFile, declared_total: int | None
+    ) -> BatchState:
+        files, total, announced = self._keys(key)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(files, upload_id, json.dumps([file.offset, file.length, file.state]))
             if declared_total is not None:
@@ -93,12 +95,12 @@ class RedisBatchBook:
             added, *_ = await pipe.execute()
         if added:
             await self.redis.delete(announced)  # a new file reopens a batch announced complete
-        state = await self.state(batch)
+        state = await self.state(key, name)
         assert state is not None
         return state
 
-    async def state(self, batch: str) -> BatchState | None:
-        files, total, announced = self._keys(batch)
+    async def state(self, key: str, name: str) -> BatchState | None:
+        files, total, announced = self._keys(key)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(files)
             pipe.get(total)
@@ -106,15 +108,15 @@ class RedisBatchBook:
             rows, declared, was_announced = await pipe.execute()
         if not rows:
             return None
-        state = BatchState(batch, declared_total=int(declared) if declared else None)
+        state = BatchState(name, declared_total=int(declared) if declared else None)
         for upload_id, value in rows.items():
             offset, length, file_state = json.loads(value)
             state.files[upload_id.decode()] = BatchFile(offset, length, file_state)
         state.completion_announced = bool(was_announced)
         return state
 
-    async def replace(self, state: BatchState) -> None:
-        files, total, _ = self._keys(state.name)
+    async def replace(self, key: str, state: BatchState) -> None:
+        files, total, _ = self._keys(key)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(files)
             for upload_id, file in state.files.items():
@@ -124,9 +126,9 @@ class RedisBatchBook:
             pipe.expire(files, STATE_TTL_SECONDS)
             await pipe.execute()
 
-    async def claim_completion(self, batch: str) -> bool:
-        state = await self.state(batch)
+    async def claim_completion(self, key: str, name: str) -> bool:
+        state = await self.state(key, name)
         if state is None or not state.complete:
             return False
-        _, _, announced = self._keys(batch)
+        _, _, announced = self._keys(key)
         return bool(await self.redis.set(announced, len(state.files), nx=True, ex=STATE_TTL_SECONDS))

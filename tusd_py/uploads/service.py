@@ -9,6 +9,7 @@ from typing import Protocol
 
 from starlette.types import Receive
 
+from tusd_py.auth.principal import Principal, authorize
 from tusd_py.locking.base import Locker, holding
 from tusd_py.protocol.checksum import checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
@@ -89,8 +90,9 @@ class UploadService:
         for listener in self.listeners:
             listener(kind, info, received)
 
-    async def load(self, upload_id: str) -> UploadInfo:
-        """The upload's info without taking its lock; 404 when unknown, 410 when expired or removed lately."""
+    async def load(self, upload_id: str, principal: Principal | None = None) -> UploadInfo:
+        """The upload's info without taking its lock; 404 when unknown, 410 when expired or removed lately,
+        403 when it belongs to someone other than `principal`."""
         try:
             info = await self.store.get_info(upload_id)
         except TusError as error:
@@ -98,13 +100,16 @@ class UploadService:
             if reason is not None:
                 raise upload_gone(upload_id, reason) from None
             raise
+        authorize(info.owner, principal, upload_id)
         expires_at = info.expires_at(self.limits.expire_after)
         if expires_at is not None and expires_at <= self.clock():
             raise upload_gone(upload_id, "it expired before it was completed")
         return info
 
-    async def head(self, upload_id: str) -> UploadInfo:
+    async def head(self, upload_id: str, principal: Principal | None = None) -> UploadInfo:
         """The upload's info under its lock, so a stale PATCH still open on it is ended first."""
+        if principal is not None:
+            await self.load(upload_id, principal)  # 403 before a stranger's HEAD may interrupt the owner's PATCH
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
             info = await self.load(upload_id)
             if info.is_final and info.concat_pending:
@@ -120,10 +125,11 @@ class UploadService:
         partial_ids: list[str] | None = None,
         body: AppendRequest | None = None,
         receive: Receive | None = None,
+        principal: Principal | None = None,
     ) -> UploadInfo:
         """Create an upload; with `body`, store the request's bytes too (creation-with-upload)."""
         if request.concat is not None and request.concat.is_final:
-            return await self._create_final(request, partial_ids or [])
+            return await self._create_final(request, partial_ids or [], principal)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
         now = self.clock()
         info = UploadInfo(
@@ -132,6 +138,7 @@ class UploadService:
             metadata=dict(request.metadata),
             raw_metadata=request.raw_metadata,
             is_partial=request.concat is not None,
+            owner=principal.owner if principal else None,
             created_at=now,
             updated_at=now,
         )
@@ -148,9 +155,11 @@ class UploadService:
         await self._after_completion(info)
         return info
 
-    async def _create_final(self, request: CreationRequest, partial_ids: list[str]) -> UploadInfo:
+    async def _create_final(
+        self, request: CreationRequest, partial_ids: list[str], principal: Principal | None
+    ) -> UploadInfo:
         self._require(Capability.CONCATENATION, True, "concatenation")
-        partials = [await self.load(partial_id) for partial_id in partial_ids]
+        partials = [await self.load(partial_id, principal) for partial_id in partial_ids]
         for partial in partials:
             if not partial.is_partial:
                 raise TusError(400, "not_a_partial_upload", f"upload {partial.id} was not created with Upload-Concat: partial", {"upload_id": partial.id})
@@ -165,6 +174,7 @@ class UploadService:
             metadata=dict(request.metadata),
             raw_metadata=request.raw_metadata,
             is_final=True,
+            owner=principal.owner if principal else None,
             partial_uploads=[partial.id for partial in partials],
             concat_pending=True,
             created_at=now,
@@ -177,7 +187,11 @@ class UploadService:
 
     # -- appending -------------------------------------------------------------------------------
 
-    async def append(self, upload_id: str, request: AppendRequest, receive: Receive) -> UploadInfo:
+    async def append(
+        self, upload_id: str, request: AppendRequest, receive: Receive, principal: Principal | None = None
+    ) -> UploadInfo:
+        if principal is not None:
+            await self.load(upload_id, principal)  # 403 before a stranger's PATCH may interrupt the owner's
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release):
             info = await self.load(upload_id)
@@ -284,8 +298,10 @@ class UploadService:
 
     # -- termination -----------------------------------------------------------------------------
 
-    async def terminate(self, upload_id: str) -> None:
+    async def terminate(self, upload_id: str, principal: Principal | None = None) -> None:
         self._require(Capability.TERMINATION, True, "termination")
+        if principal is not None:
+            await self.load(upload_id, principal)
         assert isinstance(self.store, Terminater)
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
             info = await self.load(upload_id)
