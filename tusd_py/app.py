@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -48,7 +49,7 @@ class Coordination:
     bus: EventBus
     concat_index: ConcatIndex
     batches: BatchBook
-    listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    listeners: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     checks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     close: Callable[[], Awaitable[None]] | None = None
 
@@ -130,7 +131,9 @@ def create_app(
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         # Event and progress routes first: `B events` must not be taken for an upload id.
-        *EventRoutes(service, shared.bus, publisher, connections, StreamFollower(shared.bus), settings.base_path).routes(),
+        *EventRoutes(
+            service, shared.bus, publisher, connections, StreamFollower(shared.bus), settings.base_path
+        ).routes(),
         *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
         *tus.routes(),
     ]
@@ -142,10 +145,15 @@ def create_app(
             Middleware(RequestIdMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ProtocolHeadersMiddleware),
-            Middleware(CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials),
+            Middleware(
+                CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials
+            ),
             *([Middleware(AuthMiddleware, authenticator=auth[0], scheme=auth[1])] if auth else []),
-            *([Middleware(RateLimitMiddleware, rate=settings.rate_limit, burst=settings.rate_burst)]
-              if settings.rate_limit else []),
+            *(
+                [Middleware(RateLimitMiddleware, rate=settings.rate_limit, burst=settings.rate_burst)]
+                if settings.rate_limit
+                else []
+            ),
             Middleware(StartOnFirstRequest, background=background),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

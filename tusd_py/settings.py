@@ -26,35 +26,66 @@ class Settings:
     base_path: str = setting("/files/", "path under which uploads are created and served")
     upload_dir: Path = setting(Path("data"), "directory holding uploads (tusd's file-store layout)", "path")
     max_size: int | None = setting(None, "largest upload accepted, e.g. 5GiB (unlimited when unset)", "size", True)
-    network_timeout: float = setting(60.0, "end a PATCH whose body sends no byte for this long, keeping what arrived", "duration")
-    lock_timeout: float = setting(5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration")
-    expire_after: float | None = setting(None, "unfinished uploads expire this long after their last byte, e.g. 24h", "duration", True)
-    retain_completed: float | None = setting(None, "remove finished uploads this long after they completed, e.g. 30d", "duration", True)
+    network_timeout: float = setting(
+        60.0, "end a PATCH whose body sends no byte for this long, keeping what arrived", "duration"
+    )
+    lock_timeout: float = setting(
+        5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration"
+    )
+    expire_after: float | None = setting(
+        None, "unfinished uploads expire this long after their last byte, e.g. 24h", "duration", True
+    )
+    retain_completed: float | None = setting(
+        None, "remove finished uploads this long after they completed, e.g. 30d", "duration", True
+    )
     sweep_interval: float = setting(60.0, "how often expired and past-retention uploads are looked for", "duration")
     tombstone_ttl: float = setting(86400.0, "how long a removed upload answers 410 before 404 (0: never)", "duration")
-    behind_proxy: bool = setting(False, "trust Forwarded / X-Forwarded-Proto, -Host and -Prefix for the URLs returned", "bool")
-    cors_origins: str = setting("*", "origins allowed by CORS: *, or a comma-separated list; * inside a host matches subdomains; empty disables CORS")
-    cors_allow_credentials: bool = setting(False, "send Access-Control-Allow-Credentials (needs an explicit origin list)", "bool")
-    progress_interval: float = setting(0.5, "at most one progress event per upload this often (first and last always sent)", "duration")
+    behind_proxy: bool = setting(
+        False, "trust Forwarded / X-Forwarded-Proto, -Host and -Prefix for the URLs returned", "bool"
+    )
+    cors_origins: str = setting(
+        "*",
+        "origins allowed by CORS: *, or a comma-separated list (* in a host matches subdomains); empty: no CORS",
+    )
+    cors_allow_credentials: bool = setting(
+        False, "send Access-Control-Allow-Credentials (needs an explicit origin list)", "bool"
+    )
+    progress_interval: float = setting(
+        0.5, "at most one progress event per upload this often (first and last always sent)", "duration"
+    )
     event_history: int = setting(200, "events kept per upload for replay after a reconnect", "int")
     max_event_connections: int = setting(10000, "WebSocket and SSE event connections allowed in total", "int")
     max_event_connections_per_user: int = setting(100, "event connections allowed per user", "int")
-    redis_url: str | None = setting(None, "redis://host:port/db: share state, locks and events with other instances", "str", True)
-    redis_prefix: str = setting("tusd_py:", "prefix of every Redis key and channel (several deployments can share a Redis)")
-    lock_ttl: float = setting(10.0, "with Redis: a lock expires this long after its holder stops renewing it", "duration")
+    redis_url: str | None = setting(
+        None, "redis://host:port/db: share state, locks and events with other instances", "str", True
+    )
+    redis_prefix: str = setting(
+        "tusd_py:", "prefix of every Redis key and channel (several deployments can share a Redis)"
+    )
+    lock_ttl: float = setting(
+        10.0, "with Redis: a lock expires this long after its holder stops renewing it", "duration"
+    )
     workers: int = setting(1, "worker processes (more than 1 needs --redis-url)", "int")
-    auth: str = setting("none", "who may upload: none (loopback use), api-key (X-API-Key) or jwt (Authorization: Bearer)")
+    auth: str = setting(
+        "none", "who may upload: none (loopback use), api-key (X-API-Key) or jwt (Authorization: Bearer)"
+    )
     api_keys_file: Path | None = setting(None, "file of API keys, one 'KEY OWNER [admin]' a line", "path", True)
-    api_keys: str | None = setting(None, "API keys as 'key:owner[:admin],…' (prefer the file: this is visible in ps)", "str", True)
+    api_keys: str | None = setting(
+        None, "API keys as 'key:owner[:admin],…' (prefer the file: this is visible in ps)", "str", True
+    )
     jwt_secret: str | None = setting(None, "HS256 secret for JWT bearer tokens", "str", True)
     jwt_public_key: Path | None = setting(None, "PEM file of the RS256 public key for JWT bearer tokens", "path", True)
     jwt_audience: str | None = setting(None, "required `aud` claim of JWT bearer tokens", "str", True)
-    rate_limit: float | None = setting(None, "requests per second allowed per user (or per address without auth); 429 past it", "float", True)
+    rate_limit: float | None = setting(
+        None, "requests per second allowed per user (or per address without auth); 429 past it", "float", True
+    )
     rate_burst: int = setting(50, "requests a user may make at once before the rate limit applies", "int")
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
-    shutdown_timeout: float = setting(10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration")
+    shutdown_timeout: float = setting(
+        10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 
@@ -95,7 +126,9 @@ class Settings:
         env = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            env[ENV_PREFIX + f.name.upper()] = "off" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            env[ENV_PREFIX + f.name.upper()] = (
+                "off" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            )
         return env
 
 

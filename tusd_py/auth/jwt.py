@@ -11,7 +11,9 @@ from tusd_py.auth.principal import Principal, credential, unauthenticated
 
 
 class JWTAuthenticator:
-    def __init__(self, *, secret: str | None = None, public_key: str | None = None, audience: str | None = None) -> None:
+    def __init__(
+        self, *, secret: str | None = None, public_key: str | None = None, audience: str | None = None
+    ) -> None:
         if (secret is None) == (public_key is None):
             raise ValueError("auth jwt needs exactly one of --jwt-secret (HS256) and --jwt-public-key (RS256)")
         self.key = secret if secret is not None else public_key

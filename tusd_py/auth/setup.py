@@ -14,5 +14,7 @@ def authenticator_from(settings: Settings) -> tuple[Authenticator, str] | None:
         return ApiKeyAuthenticator(load_keys(settings.api_keys_file, settings.api_keys)), "ApiKey"
     if settings.auth == "jwt":
         public_key = settings.jwt_public_key.read_text() if settings.jwt_public_key else None
-        return JWTAuthenticator(secret=settings.jwt_secret, public_key=public_key, audience=settings.jwt_audience), "Bearer"
+        return JWTAuthenticator(
+            secret=settings.jwt_secret, public_key=public_key, audience=settings.jwt_audience
+        ), "Bearer"
     return None

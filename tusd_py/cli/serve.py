@@ -19,6 +19,7 @@ from tusd_py.auth.setup import authenticator_from
 from tusd_py.ops.logging import configure_logging
 from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for f in settings_fields():
         flag = "--" + f.name.replace("_", "-")

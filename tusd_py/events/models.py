@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from tusd_py.events.batches import batch_topic
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     CREATED = "created"
     PROGRESS = "progress"
     COMPLETED = "completed"
@@ -140,8 +140,16 @@ class BatchCompletedEvent(BatchEvent):
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.type.value: cls
     for cls in (
-        CreatedEvent, ProgressEvent, CompletedEvent, TerminatedEvent, ExpiredEvent, FailedEvent,
-        ProcessingEvent, ProcessedEvent, BatchProgressEvent, BatchCompletedEvent,
+        CreatedEvent,
+        ProgressEvent,
+        CompletedEvent,
+        TerminatedEvent,
+        ExpiredEvent,
+        FailedEvent,
+        ProcessingEvent,
+        ProcessedEvent,
+        BatchProgressEvent,
+        BatchCompletedEvent,
     )
 }
 

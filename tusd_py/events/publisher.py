@@ -196,8 +196,12 @@ class EventPublisher:
             await self.publish(self._batch_event(BatchCompletedEvent, state, now, meter, event.owner))
 
     def _batch_event(
-        self, cls: type[BatchProgressEvent] | type[BatchCompletedEvent], state: BatchState, now: float,
-        meter: ProgressMeter, owner: str | None,
+        self,
+        cls: type[BatchProgressEvent] | type[BatchCompletedEvent],
+        state: BatchState,
+        now: float,
+        meter: ProgressMeter,
+        owner: str | None,
     ) -> Event:
         speed = meter.bytes_per_second(now)
         total = state.bytes_total

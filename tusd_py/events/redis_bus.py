@@ -54,13 +54,14 @@ class RedisEventBus(LocalEventBus):
             await pipe.execute()
 
     async def replay(self, stream_key: str, since: int) -> list[Event]:
-        entries = await self.redis.xrange(self._history_key(stream_key))
-        events = [_unwire(fields[b"event"]) for _, fields in entries]
+        entries = await self.redis.xrange(self._history_key(stream_key)) or []
+        events = [_unwire(fields[b"event"]) for _, fields in entries if fields]
         return [event for event in events if event.seq > since]
 
     async def latest(self, stream_key: str) -> Event | None:
-        entries = await self.redis.xrevrange(self._history_key(stream_key), count=1)
-        return _unwire(entries[0][1][b"event"]) if entries else None
+        entries = await self.redis.xrevrange(self._history_key(stream_key), count=1) or []
+        fields = entries[0][1] if entries else None
+        return _unwire(fields[b"event"]) if fields else None
 
     async def listen(self) -> None:
         """Deliver what any instance publishes to this instance's subscribers."""

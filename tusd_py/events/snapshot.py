@@ -44,7 +44,9 @@ def upload_snapshot(
         "eta_seconds": round(eta, 1) if eta is not None else None,
         "estimated_completion": utc_timestamp(now + eta) if eta is not None else None,
         "filename": filename(info.metadata),
-        "filetype": declared_type if declared_type != "application/octet-stream" or "filetype" in info.metadata else None,
+        "filetype": declared_type
+        if declared_type != "application/octet-stream" or "filetype" in info.metadata
+        else None,
         "metadata": dict(info.metadata),
         "batch": batch_of(info),
         "created_at": utc_timestamp(info.created_at),

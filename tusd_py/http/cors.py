@@ -31,7 +31,9 @@ class OriginPolicy:
         entries = [entry.strip().rstrip("/") for entry in spec.split(",") if entry.strip()]
         self.any = "*" in entries
         self.enabled = bool(entries)
-        patterns = [re.escape(entry).replace(r"\*", "[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*") for entry in entries if entry != "*"]
+        patterns = [
+            re.escape(entry).replace(r"\*", "[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*") for entry in entries if entry != "*"
+        ]
         self._pattern = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
 
     def allows(self, origin: str) -> bool:

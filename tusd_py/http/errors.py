@@ -38,13 +38,17 @@ async def handle_tus_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
-    error = TusError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=dict(exc.headers or {}))
+    error = TusError(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=dict(exc.headers or {})
+    )
     return error_response(error, request)
 
 
 async def handle_redis_error(request: Request, exc: Exception) -> Response:
     log.warning("Redis unavailable during %s %s: %s", request.method, request.url.path, exc)
-    error = TusError(503, "redis_unavailable", "shared state is unreachable right now; retry shortly", headers={"Retry-After": "2"})
+    error = TusError(
+        503, "redis_unavailable", "shared state is unreachable right now; retry shortly", headers={"Retry-After": "2"}
+    )
     return error_response(error, request)
 
 

@@ -101,9 +101,15 @@ class EventRoutes:
 
     def _completed_from_store(self, info: UploadInfo) -> Event:
         return CompletedEvent(
-            upload_id=info.id, seq=0, timestamp=utc_timestamp(info.completed_at or info.updated_at),
-            status="completed", offset=info.offset, length=info.size,
-            percentage=percentage(info.offset, info.size), message="upload complete", owner=info.owner,
+            upload_id=info.id,
+            seq=0,
+            timestamp=utc_timestamp(info.completed_at or info.updated_at),
+            status="completed",
+            offset=info.offset,
+            length=info.size,
+            percentage=percentage(info.offset, info.size),
+            message="upload complete",
+            owner=info.owner,
         )
 
     async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
@@ -117,8 +123,12 @@ class EventRoutes:
     async def ws_upload(self, websocket: WebSocket) -> None:
         upload_id = websocket.path_params["upload_id"]
         principal = principal_of(websocket)
-        await self._ws_stream(websocket, [f"upload:{upload_id}"], f"upload:{upload_id}",
-                              lambda since: self._upload_backlog(upload_id, since, principal))
+        await self._ws_stream(
+            websocket,
+            [f"upload:{upload_id}"],
+            f"upload:{upload_id}",
+            lambda since: self._upload_backlog(upload_id, since, principal),
+        )
 
     async def ws_batch(self, websocket: WebSocket) -> None:
         batch, owner = websocket.path_params["batch"], owner_of(websocket)
@@ -128,8 +138,12 @@ class EventRoutes:
     async def sse_upload(self, request: Request) -> Response:
         upload_id = request.path_params["upload_id"]
         principal = principal_of(request)
-        return await self._sse_stream(request, [f"upload:{upload_id}"], f"upload:{upload_id}",
-                                      lambda since: self._upload_backlog(upload_id, since, principal))
+        return await self._sse_stream(
+            request,
+            [f"upload:{upload_id}"],
+            f"upload:{upload_id}",
+            lambda since: self._upload_backlog(upload_id, since, principal),
+        )
 
     async def sse_batch(self, request: Request) -> Response:
         batch, owner = request.path_params["batch"], owner_of(request)
@@ -195,7 +209,9 @@ class EventRoutes:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    async def _sse_body(self, subscriber: Subscriber, stream_key: str | None, backlog: list[Event]) -> AsyncIterator[bytes]:
+    async def _sse_body(
+        self, subscriber: Subscriber, stream_key: str | None, backlog: list[Event]
+    ) -> AsyncIterator[bytes]:
         try:
             yield b"retry: 2000\n\n"
             events = self.follower.follow(subscriber, stream_key, backlog)

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tusd_py.auth.principal import principal_of
 from tusd_py.events.batches import batch_of
 from tusd_py.events.bus import EventBus
 from tusd_py.events.publisher import EventPublisher
 from tusd_py.events.snapshot import STATUSES, status_of, upload_snapshot
-from tusd_py.auth.principal import principal_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id

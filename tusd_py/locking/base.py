@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from tusd_py.protocol.errors import TusError
 
-class ReleaseCause(str, Enum):
+
+class ReleaseCause(StrEnum):
     REQUESTED = "requested"  # another request wants this upload
     LOST = "lost"  # the lock could not be kept (it expired, or its store became unreachable)
 

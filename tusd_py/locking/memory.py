@@ -8,7 +8,7 @@ from tusd_py.locking.base import ReleaseCause, ReleaseRequest, upload_locked
 
 
 class _Holder:
-    __slots__ = ("released", "on_release_requested", "asked")
+    __slots__ = ("asked", "on_release_requested", "released")
 
     def __init__(self, on_release_requested: ReleaseRequest | None) -> None:
         self.released = asyncio.Event()

@@ -52,7 +52,9 @@ class RedisLock:
         while True:
             await asyncio.sleep(ttl / 3)
             try:
-                renewed = await self.locker.redis.eval(_RENEW, 1, self.locker.key(self.upload_id), self.token, int(ttl * 1000))
+                renewed = await self.locker.redis.eval(
+                    _RENEW, 1, self.locker.key(self.upload_id), self.token, int(ttl * 1000)
+                )
                 if not renewed:
                     log.warning("lock on %s was lost (expired or taken)", self.upload_id)
                     self.tell(ReleaseCause.LOST)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,7 +23,7 @@ class Background:
         publisher: EventPublisher,
         *,
         sweep_interval: float | None,
-        listeners: list[Callable[[], Awaitable[None]]] | None = None,
+        listeners: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service

@@ -18,14 +18,20 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("tusd_py_requests", "HTTP requests by method and status", ["method", "status"], registry=r)
-        self.errors = Counter("tusd_py_errors", "Error responses by status and error code", ["status", "code"], registry=r)
+        self.requests = Counter(
+            "tusd_py_requests", "HTTP requests by method and status", ["method", "status"], registry=r
+        )
+        self.errors = Counter(
+            "tusd_py_errors", "Error responses by status and error code", ["status", "code"], registry=r
+        )
         self.bytes_received = Counter("tusd_py_bytes_received", "Upload bytes stored", registry=r)
         self.uploads_created = Counter("tusd_py_uploads_created", "Uploads created", registry=r)
         self.uploads_finished = Counter("tusd_py_uploads_finished", "Uploads completed", registry=r)
         self.uploads_terminated = Counter("tusd_py_uploads_terminated", "Uploads terminated by a client", registry=r)
         self.uploads_expired = Counter("tusd_py_uploads_expired", "Uploads removed on expiry or retention", registry=r)
-        self.open_connections = Gauge("tusd_py_open_connections", "HTTP requests and WebSockets in progress", registry=r)
+        self.open_connections = Gauge(
+            "tusd_py_open_connections", "HTTP requests and WebSockets in progress", registry=r
+        )
         self._by_kind = {
             "created": self.uploads_created,
             "completed": self.uploads_finished,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tusd_py.protocol.checksum import Checksum, parse_checksum
 from tusd_py.protocol.constants import OFFSET_CONTENT_TYPE
-from tusd_py.protocol.errors import TusError, bad_header
+from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.headers import Headers, media_type, optional_uint, parse_uint
 from tusd_py.protocol.info import UploadInfo
 

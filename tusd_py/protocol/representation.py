@@ -10,9 +10,23 @@ DEFAULT_TYPE = "application/octet-stream"
 # Types a browser may render in place. No HTML, SVG, XML or PDF: they can run script or phish in our origin.
 INLINE_TYPES = frozenset(
     {
-        "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
-        "video/mp4", "video/webm", "video/ogg", "video/quicktime",
-        "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "audio/mp4", "audio/aac", "audio/flac",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+        "video/quicktime",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "audio/webm",
+        "audio/mp4",
+        "audio/aac",
+        "audio/flac",
         "text/plain",
     }
 )

@@ -43,7 +43,7 @@ async def subscribe_forever(redis: Redis, channel: str, handle: Callable[[bytes]
             delay = min(delay * 2, 2.0)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class RedisConcatIndex:
@@ -62,7 +62,8 @@ class RedisConcatIndex:
             await pipe.execute()
 
     async def finals_waiting_on(self, partial_id: str) -> set[str]:
-        return {member.decode() for member in await self.redis.smembers(self._key(partial_id))}
+        members = await self.redis.smembers(self._key(partial_id))
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
 
     async def unwatch(self, final_id: str, partial_ids: list[str]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.info import UploadInfo
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     TERMINATION = "termination"
     CONCATENATION = "concatenation"
     DEFERRED_LENGTH = "deferred-length"

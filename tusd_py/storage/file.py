@@ -16,7 +16,6 @@ from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, append_fi
 from tusd_py.storage.base import Capability
 from tusd_py.storage.tusd_format import info_from_json, info_to_json
 
-
 READ_CHUNK = 1024 * 1024
 
 
@@ -84,7 +83,9 @@ class FileStore:
         try:
             info = info_from_json(json.loads(raw), fallback_created_at=os.stat(info_path).st_mtime)
         except (ValueError, KeyError, TypeError) as error:
-            raise TusError(500, "corrupt_upload_info", "the upload's info file cannot be read", {"upload_id": upload_id}) from error
+            raise TusError(
+                500, "corrupt_upload_info", "the upload's info file cannot be read", {"upload_id": upload_id}
+            ) from error
         info.id = upload_id
         info.offset = stat.st_size
         info.updated_at = stat.st_mtime
@@ -145,7 +146,9 @@ class FileStore:
             while position < stop:
                 chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK, stop - position), position)
                 if not chunk:
-                    raise TusError(500, "storage_error", "the upload's data ended before its length", {"upload_id": info.id})
+                    raise TusError(
+                        500, "storage_error", "the upload's data ended before its length", {"upload_id": info.id}
+                    )
                 position += len(chunk)
                 yield chunk
         finally:

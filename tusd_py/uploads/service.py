@@ -17,9 +17,9 @@ from tusd_py.protocol.errors import TusError, upload_gone
 from tusd_py.protocol.ids import new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
-from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
+from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
 
@@ -150,7 +150,9 @@ class UploadService:
         if plan is None or body is None or receive is None:
             return info
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
-        async with holding(self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release):
+        async with holding(
+            self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
+        ):
             await self._receive(info, body, plan.limit, transfer)
         await self._after_completion(info)
         return info
@@ -162,9 +164,19 @@ class UploadService:
         partials = [await self.load(partial_id, principal) for partial_id in partial_ids]
         for partial in partials:
             if not partial.is_partial:
-                raise TusError(400, "not_a_partial_upload", f"upload {partial.id} was not created with Upload-Concat: partial", {"upload_id": partial.id})
+                raise TusError(
+                    400,
+                    "not_a_partial_upload",
+                    f"upload {partial.id} was not created with Upload-Concat: partial",
+                    {"upload_id": partial.id},
+                )
             if partial.size is None:
-                raise TusError(400, "partial_length_unknown", f"partial upload {partial.id} has no length yet", {"upload_id": partial.id})
+                raise TusError(
+                    400,
+                    "partial_length_unknown",
+                    f"partial upload {partial.id} has no length yet",
+                    {"upload_id": partial.id},
+                )
         size = sum(partial.size or 0 for partial in partials)
         check_max_size(size, self.limits.max_size)
         now = self.clock()
@@ -193,7 +205,9 @@ class UploadService:
         if principal is not None:
             await self.load(upload_id, principal)  # 403 before a stranger's PATCH may interrupt the owner's
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
-        async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release):
+        async with holding(
+            self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
+        ):
             info = await self.load(upload_id)
             plan = plan_append(info, request, max_size=self.limits.max_size)
             if plan.declare_length is not None:
@@ -244,15 +258,45 @@ class UploadService:
         offset = {"Upload-Offset": str(info.offset)}
         details = {"offset": info.offset, "received": transfer.received}
         if transfer.overflow:
-            raise TusError(413, "body_exceeds_length", "the body is longer than the upload's remaining length; the bytes up to the length were stored", details, offset)
+            raise TusError(
+                413,
+                "body_exceeds_length",
+                "the body is longer than the upload's remaining length; the bytes up to the length were stored",
+                details,
+                offset,
+            )
         if transfer.stop_reason is StopReason.INTERRUPTED:
-            raise TusError(409, "upload_interrupted", "another request for this upload took over; resume from Upload-Offset", details, offset)
+            raise TusError(
+                409,
+                "upload_interrupted",
+                "another request for this upload took over; resume from Upload-Offset",
+                details,
+                offset,
+            )
         if transfer.stop_reason is StopReason.TIMEOUT:
-            raise TusError(408, "body_timeout", f"no bytes arrived for {self.limits.network_timeout:g}s; what arrived was stored", details, offset)
+            raise TusError(
+                408,
+                "body_timeout",
+                f"no bytes arrived for {self.limits.network_timeout:g}s; what arrived was stored",
+                details,
+                offset,
+            )
         if transfer.stop_reason is StopReason.LOCK_LOST:
-            raise TusError(503, "lock_lost", "this upload's lock could not be kept; what arrived was stored, resume shortly", details, {**offset, "Retry-After": "2"})
+            raise TusError(
+                503,
+                "lock_lost",
+                "this upload's lock could not be kept; what arrived was stored, resume shortly",
+                details,
+                {**offset, "Retry-After": "2"},
+            )
         if transfer.stop_reason is StopReason.SHUTDOWN:
-            raise TusError(503, "server_shutting_down", "the server is stopping; what arrived was stored, resume shortly", details, {**offset, "Retry-After": "5"})
+            raise TusError(
+                503,
+                "server_shutting_down",
+                "the server is stopping; what arrived was stored, resume shortly",
+                details,
+                {**offset, "Retry-After": "5"},
+            )
         if transfer.disconnected:
             raise TusError(400, "client_disconnected", "the client went away; what arrived was stored", details, offset)
 

@@ -1,10 +1,9 @@
-"""Copying one request body into one upload. It ends when the body ends, or when stopped; either way it keeps what it stored."""
+"""Copying one request body into one upload: it ends with the body, or when stopped, keeping what it stored."""
 
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
-from typing import Any
+from enum import StrEnum
 
 from starlette.types import Receive
 
@@ -12,7 +11,7 @@ from tusd_py.locking.base import ReleaseCause
 from tusd_py.storage.base import Appender
 
 
-class StopReason(str, Enum):
+class StopReason(StrEnum):
     INTERRUPTED = "interrupted"  # another request on the same upload asked for the lock
     TIMEOUT = "timeout"  # no byte arrived for the network timeout
     SHUTDOWN = "shutdown"  # the server is stopping
@@ -83,7 +82,7 @@ class Transfer:
         loop = asyncio.get_running_loop()
         receive = self._receive
         while True:
-            message: dict[str, Any] = await receive()
+            message = await receive()
             if message["type"] == "http.disconnect":
                 self.disconnected = True
                 return
