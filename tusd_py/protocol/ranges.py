@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from tusd_py.protocol.errors import TusError
@@ -57,6 +58,8 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
         first, last = match.group(1), match.group(2)
         if first and last and _position(first) > _position(last):
             return None
+        if size == 0 and not first and _position(last) > 0:
+            return None  # a suffix of an empty file is satisfiable but has no bytes: send the (empty) whole
         satisfiable = _resolve(first, last, size)
         if satisfiable is not None:
             ranges.append(satisfiable)
@@ -91,8 +94,12 @@ def _coalesce(ranges: list[ByteRange]) -> list[ByteRange]:
 
 
 def _http_seconds(value: str) -> int | None:
+    """Every HTTP date format is GMT, asctime's too (which Python would otherwise read as local time)."""
     try:
-        return int(parsedate_to_datetime(value.strip()).timestamp())
+        moment = parsedate_to_datetime(value.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
