@@ -110,11 +110,11 @@ def create_app(
     connections = ConnectionManager(
         shared.bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
     )
-    removes = settings.expire_after is not None or settings.retain_completed is not None
     background = Background(
         service,
         publisher,
-        sweep_interval=settings.sweep_interval if removes else None,
+        sweep_interval=settings.sweep_interval,
+        connections=connections,
         listeners=shared.listeners,
         close=shared.close,
     )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
-from types import FrameType
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 from tusd_py import __version__
 from tusd_py.app import create_app
 from tusd_py.auth.setup import authenticator_from
+from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
+from tusd_py.ops.shutdown import call_on_exit_signals
 from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
 
 
@@ -41,29 +43,51 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-class _Server(uvicorn.Server):
-    """On SIGINT/SIGTERM, end in-flight PATCHes at once: each keeps what it stored and answers 503."""
+def greet(settings: Settings) -> None:
+    """Where to upload: printed for people, or one JSON log line when the logs are JSON."""
+    display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    endpoint = f"http://{display_host}:{settings.port}{settings.base_path}"
+    storage = str(settings.upload_dir.resolve())
+    if settings.log_format == "json":
+        logging.getLogger("tusd_py").warning(
+            "tusd_py %s: tus 1.0.0 uploads at %s (storage: %s)",
+            __version__,
+            endpoint,
+            storage,
+            extra={"endpoint": endpoint, "storage": storage},
+        )
+    else:
+        print(f"tusd_py {__version__}: tus 1.0.0 uploads at {endpoint} (storage: {storage})", flush=True)
 
-    def __init__(self, config: uvicorn.Config, on_exit: Any) -> None:
-        super().__init__(config)
-        self._on_exit = on_exit
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        asyncio.get_event_loop().call_soon_threadsafe(self._on_exit)
+def serving_app(settings: Settings) -> Starlette:
+    """The app as `tusd-py serve` runs it: exit signals end PATCHes and event streams at once."""
+    app = create_app(settings)
+    background: Background = app.state.background
+    lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan_with_signals(app: Starlette) -> AsyncIterator[None]:
+        call_on_exit_signals(background.interrupt)  # uvicorn installed its own handlers before the lifespan
+        async with lifespan(app):
+            yield
+
+    app.router.lifespan_context = lifespan_with_signals
+    return app
 
 
 def worker_app() -> Starlette:
     """The app of one --workers process: settings from the TUSD_PY_* variables its parent set."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return serving_app(settings)
 
 
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-    except (ValueError, TypeError) as error:
+        authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
+    except (ValueError, TypeError, OSError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
@@ -73,12 +97,7 @@ def serve(args: argparse.Namespace) -> int:
             " files; use --auth api-key or --auth jwt",
             settings.host,
         )
-    display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(
-        f"tusd_py {__version__}: tus 1.0.0 uploads at http://{display_host}:{settings.port}{settings.base_path}"
-        f" (storage: {settings.upload_dir.resolve()})",
-        flush=True,
-    )
+    greet(settings)
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
@@ -86,20 +105,14 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,  # configure_logging() owns the handlers
         access_log=False,  # RequestIdMiddleware writes one access line per request, with its id
         server_header=False,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+        proxy_headers=settings.behind_proxy,  # X-Forwarded-* are trusted only when asked to
+        timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]  # a float works
         ws_max_size=64 * 1024,
     )
-    try:
-        authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
-    except (ValueError, OSError) as error:
-        print(f"tusd-py: {error}", file=sys.stderr)
-        return 2
     if settings.workers > 1:
         # Each worker process builds its own app from the same settings, handed over as TUSD_PY_* variables.
         os.environ.update(settings.to_env())
         uvicorn.run("tusd_py.cli.serve:worker_app", factory=True, workers=settings.workers, **common)
         return 0
-    app = create_app(settings)
-    server = _Server(uvicorn.Config(app, **common), on_exit=app.state.service.stop_transfers)
-    server.run()
+    uvicorn.run(serving_app(settings), **common)
     return 0

@@ -63,7 +63,10 @@ class Subscriber:
         self._ready.set()
 
     async def get(self) -> Event:
+        """The next event; SubscriberClosed once closed (the server is shutting down) and drained."""
         while not self._pending:
+            if self.closed:
+                raise SubscriberClosed
             self._ready.clear()
             await self._ready.wait()
         _, event = self._pending.popitem(last=False)
@@ -73,6 +76,14 @@ class Subscriber:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+
+class SubscriberClosed(Exception):
+    """The subscription was closed by the server."""
 
 
 class EventBus(Protocol):
@@ -143,7 +154,7 @@ class LocalEventBus:
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        subscriber.closed = True
+        subscriber.close()
         self._drop_topics(subscriber, subscriber.topics)
 
     def retopic(self, subscriber: Subscriber, topics: Iterable[str]) -> None:

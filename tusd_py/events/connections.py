@@ -57,6 +57,11 @@ class ConnectionManager:
                 del self._by_owner[owner]
         self.bus.unsubscribe(subscriber)
 
+    def close_all(self) -> None:
+        """Shutdown: every event stream ends now (WebSockets with 1012), instead of holding the server open."""
+        for subscriber in list(self._open):
+            subscriber.close()
+
     def stats(self, subscriber: Subscriber | None = None) -> dict[str, Any]:
         stats: dict[str, Any] = {
             "connections": len(self._open),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from tusd_py.events.bus import EventBus, Subscriber
+from tusd_py.events.bus import EventBus, Subscriber, SubscriberClosed
 from tusd_py.events.models import Event, EventType
 
 
@@ -37,7 +37,10 @@ class StreamFollower:
             if self.ends(event, stream_key):
                 return
         while True:
-            event = await subscriber.get()
+            try:
+                event = await subscriber.get()
+            except SubscriberClosed:
+                return
             if event.seq <= last_seq.get(event.stream_key, -1):
                 continue
             last_seq[event.stream_key] = event.seq

@@ -31,7 +31,9 @@ def error_response(error: TusError, request: Request | None = None) -> Response:
 async def handle_tus_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TusError)
     if exc.status >= 500:
-        log.error("request failed: %s %s -> %d %s", request.method, request.url.path, exc.status, exc.code)
+        # 503s are expected (shutdown, Redis away) and say so; other 5xx are the server's own failures.
+        level = logging.WARNING if exc.status == 503 else logging.ERROR
+        log.log(level, "%s %s -> %d %s", request.method, request.url.path, exc.status, exc.code)
     return error_response(exc, request)
 
 

@@ -182,8 +182,9 @@ class EventRoutes:
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                     await task
             if sender in done and sender.exception() is None:
+                code, reason = (1012, "server restarting") if subscriber.closed else (1000, "stream ended")
                 with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                    await websocket.close(1000, "stream ended")
+                    await websocket.close(code, reason)
         finally:
             self.connections.close(subscriber)
 
@@ -270,20 +271,24 @@ class EventRoutes:
             async for event in self.follower.follow(subscriber, None):
                 await send(event)
 
-        sender = asyncio.ensure_future(pump())
-        try:
+        async def answer() -> None:
             while True:
-                text = await websocket.receive_text()
-                reply = await self._command(subscriber, text, principal)
+                reply = await self._command(subscriber, await websocket.receive_text(), principal)
                 if reply is not None:
                     await send(reply)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+
+        sender, receiver = asyncio.ensure_future(pump()), asyncio.ensure_future(answer())
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await sender
+            for task in (sender, receiver):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    await task
             self.connections.close(subscriber)
+        if sender.done() and not sender.cancelled() and sender.exception() is None:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(1012, "server restarting")
 
     async def _command(self, subscriber: Subscriber, text: str, principal: Principal | None) -> dict[str, Any] | None:
         """One client message of the multiplexed socket; every answer is a JSON object with a `type`."""

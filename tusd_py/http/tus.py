@@ -12,7 +12,7 @@ from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.concat import format_concat
 from tusd_py.protocol.creation import parse_creation
 from tusd_py.protocol.discovery import discovery_headers, require_tus_resumable
-from tusd_py.protocol.errors import upload_not_found
+from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.headers import Headers, http_date
 from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
@@ -66,9 +66,15 @@ class TusRoutes:
         if creation.concat is not None and creation.concat.is_final:
             partial_ids = [self.urls.upload_id_from_url(request, url) for url in creation.concat.partial_urls]
         body = parse_append(headers, offset=0) if has_offset_body(headers) else None
-        info = await self.service.create(
-            creation, partial_ids=partial_ids, body=body, receive=request.receive, principal=principal_of(request)
-        )
+        try:
+            info = await self.service.create(
+                creation, partial_ids=partial_ids, body=body, receive=request.receive, principal=principal_of(request)
+            )
+        except TusError as error:
+            created = error.details.get("created_upload_id")
+            if isinstance(created, str):  # the body failed after the upload was made: say where it is
+                error.headers["Location"] = self.urls.upload_url(request, created)
+            raise
         location = self.urls.upload_url(request, info.id)
         return Response(status_code=201, headers={"Location": location, **self._state_headers(info)})
 

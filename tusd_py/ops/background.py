@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
 from tusd_py.uploads.service import UploadService
 
@@ -23,11 +24,13 @@ class Background:
         publisher: EventPublisher,
         *,
         sweep_interval: float | None,
+        connections: ConnectionManager | None = None,
         listeners: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.publisher = publisher
+        self.connections = connections
         self.listeners = listeners or []  # long-running loops, e.g. Redis subscriptions
         self.close = close
         self.sweep_interval = sweep_interval
@@ -56,8 +59,14 @@ class Background:
             except Exception:
                 log.exception("expiry sweep failed; trying again in %gs", interval)
 
-    async def stop(self) -> None:
+    def interrupt(self) -> None:
+        """The server is going down: PATCHes end now keeping their bytes (503), and event streams close."""
         self.service.stop_transfers()
+        if self.connections is not None:
+            self.connections.close_all()
+
+    async def stop(self) -> None:
+        self.interrupt()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.publisher.drain(), 2.0)
         await self.publisher.stop()

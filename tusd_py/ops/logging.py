@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+# Fields every record has, and uvicorn's ANSI-coloured copy of the message: neither belongs in a JSON line.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "color_message"}
 access_log = logging.getLogger("tusd_py.access")
 
 

@@ -150,10 +150,14 @@ class UploadService:
         if plan is None or body is None or receive is None:
             return info
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
-        async with holding(
-            self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
-        ):
-            await self._receive(info, body, plan.limit, transfer)
+        try:
+            async with holding(
+                self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
+            ):
+                await self._receive(info, body, plan.limit, transfer)
+        except TusError as error:
+            error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
+            raise
         await self._after_completion(info)
         return info
 
@@ -363,9 +367,10 @@ class UploadService:
     async def sweep(self) -> int:
         """Remove unfinished uploads past expiry and finished ones past retention; returns how many."""
         removed = 0
-        async for info in self.store.iter_infos():
-            if self._removal_due(info):
-                removed += await self._expire(info.id)
+        if self.limits.expire_after is not None or self.limits.retain_completed is not None:
+            async for info in self.store.iter_infos():
+                if self._removal_due(info):
+                    removed += await self._expire(info.id)
         if self.tombstones is not None:
             await self.tombstones.sweep()
         return removed
