@@ -81,6 +81,18 @@ class Subscriber:
         self.closed = True
         self._ready.set()
 
+    def prepend(self, events: list[Event]) -> None:
+        """Put replayed events before anything queued, uncoalesced: a replay must be complete and in order."""
+        if not events:
+            return
+        queued = list(self._pending.items())
+        self._pending.clear()
+        for event in events:
+            self._pending[next(self._keys)] = event
+        for key, event in queued:
+            self._pending[key] = event
+        self._ready.set()
+
 
 class SubscriberClosed(Exception):
     """The subscription was closed by the server."""

@@ -61,6 +61,7 @@ class EventPublisher:
         self.batches = batches
         self._meters: OrderedDict[str, ProgressMeter] = OrderedDict()
         self._batch_meters: dict[str, ProgressMeter] = {}
+        self._trailing: dict[str, tuple[asyncio.TimerHandle | None, UploadInfo]] = {}
         self._queue: asyncio.Queue[tuple[Event, UploadInfo | None]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -71,9 +72,10 @@ class EventPublisher:
         meter = self.meter(info.id)
         if kind in ("progress", "received"):
             meter.record(now, info.offset)
-            forced = kind == "received" and info.offset != meter.last_emitted_offset
-            if forced or meter.due(now, info.offset, self.progress_interval):
+            if meter.due(now, info.offset, self.progress_interval):
                 self._emit(ProgressEvent, info, now, "uploading", self._progress_message(info))
+            elif kind == "received" and info.offset != meter.last_emitted_offset:
+                self._emit_later(info, meter, now)  # a request ended between two allowed events
         elif kind == "created":
             meter.record(now, info.offset)
             self._emit(CreatedEvent, info, now, "created", "upload created")
@@ -86,6 +88,32 @@ class EventPublisher:
             cls = TerminatedEvent if kind == "terminated" else ExpiredEvent
             self._emit(cls, info, now, kind, f"upload {kind}")
             self._meters.pop(info.id, None)
+
+    def _emit_later(self, info: UploadInfo, meter: ProgressMeter, now: float) -> None:
+        """Throttle's trailing edge: where an upload stopped is reported once the interval allows, unless a
+        newer progress event has been sent by then. One timer per upload, carrying the latest figures."""
+        pending = self._trailing.get(info.id)
+        self._trailing[info.id] = (pending[0] if pending else None, _copy(info))
+        if pending is None:
+            self._schedule_trailing(info.id, meter, now)
+
+    def _schedule_trailing(self, upload_id: str, meter: ProgressMeter, now: float) -> None:
+        delay = max(0.0, (meter.last_emitted_at or now) + self.progress_interval - now)
+        handle = asyncio.get_running_loop().call_later(delay, self._fire_trailing, upload_id, meter)
+        self._trailing[upload_id] = (handle, self._trailing[upload_id][1])
+
+    def _fire_trailing(self, upload_id: str, meter: ProgressMeter) -> None:
+        _, latest = self._trailing.pop(upload_id, (None, None))
+        if latest is None or self._meters.get(upload_id) is not meter:
+            return
+        now = self.clock()
+        if meter.last_emitted_offset is not None and latest.offset <= meter.last_emitted_offset:
+            return  # a newer event already told it
+        if not meter.due(now, latest.offset, self.progress_interval):
+            self._trailing[upload_id] = (None, latest)
+            self._schedule_trailing(upload_id, meter, now)
+            return
+        self._emit(ProgressEvent, latest, now, "uploading", self._progress_message(latest))
 
     def meter(self, upload_id: str) -> ProgressMeter:
         meter = self._meters.get(upload_id)

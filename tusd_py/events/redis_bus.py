@@ -37,12 +37,9 @@ class RedisEventBus(LocalEventBus):
         return f"{self.prefix}history:{stream_key}"
 
     async def next_seq(self, stream_key: str) -> int:
-        key = f"{self.prefix}seq:{stream_key}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, STATE_TTL_SECONDS)
-            seq, _ = await pipe.execute()
-        return int(seq)
+        """One counter for all streams, as in-process: a client following several streams can resume with
+        the single last seq it saw. It never expires: it is one key, and it must never go back."""
+        return int(await self.redis.incr(f"{self.prefix}seq"))
 
     async def publish(self, event: Event) -> None:
         wire = _wire(event)

@@ -216,15 +216,22 @@ class EventRoutes:
         try:
             yield b"retry: 2000\n\n"
             events = self.follower.follow(subscriber, stream_key, backlog)
-            while True:
-                try:
-                    event = await asyncio.wait_for(anext(events), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                except StopAsyncIteration:
-                    return
-                yield sse_frame(event)
+            upcoming = asyncio.ensure_future(anext(events))
+            try:
+                while True:
+                    # Wait without cancelling: a cancelled anext() would close the event generator.
+                    done, _ = await asyncio.wait({upcoming}, timeout=KEEPALIVE_SECONDS)
+                    if not done:
+                        yield b": keep-alive\n\n"
+                        continue
+                    try:
+                        event = upcoming.result()
+                    except StopAsyncIteration:
+                        return
+                    yield sse_frame(event)
+                    upcoming = asyncio.ensure_future(anext(events))
+            finally:
+                upcoming.cancel()
         finally:
             self.connections.close(subscriber)
 
@@ -242,10 +249,17 @@ class EventRoutes:
         if not topics:
             topics = [f"owner:{owner}"] if owner is not None else ["all"]
 
-        async def no_backlog(since: int | None) -> list[Event]:
-            return []
+        principal = principal_of(request)
 
-        return await self._sse_stream(request, topics, None, no_backlog)
+        async def backlog(since: int | None) -> list[Event]:
+            """With Last-Event-ID: what each named upload or batch stream published after it, in order."""
+            if since is None:
+                return []
+            missed = [e for u in uploads for e in await self._upload_backlog(u, since, principal)]
+            missed += [e for b in batches for e in await self._batch_backlog(b, since, owner)]
+            return sorted({(e.stream_key, e.seq): e for e in missed}.values(), key=lambda e: e.seq)
+
+        return await self._sse_stream(request, topics, None, backlog)
 
     async def _check_upload(self, upload_id: str, principal: Principal | None) -> None:
         if not is_valid_upload_id(upload_id):
@@ -273,7 +287,14 @@ class EventRoutes:
 
         async def answer() -> None:
             while True:
-                reply = await self._command(subscriber, await websocket.receive_text(), principal)
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await send(_error("invalid_message", "messages are JSON text frames, not binary"))
+                    continue
+                reply = await self._command(subscriber, text, principal)
                 if reply is not None:
                     await send(reply)
 
@@ -328,13 +349,15 @@ class EventRoutes:
         if since is not None and (not isinstance(since, int) or since < 0):
             raise TusError(400, "invalid_since", "since must be the seq of an event")
         if isinstance(upload_id, str):
-            backlog = await self._upload_backlog(upload_id, since, principal) if since is not None else []
             await self._check_upload(upload_id, principal)
-        else:
-            backlog = await self._batch_backlog(str(batch), since, owner) if since is not None else []
+        # Subscribe before reading the history, so nothing published in between is missed; duplicates
+        # between the two are dropped by seq when sent.
         self.bus.retopic(subscriber, subscriber.topics | {topic})
-        for event in backlog:
-            subscriber.push(event)
+        if since is not None:
+            if isinstance(upload_id, str):
+                subscriber.prepend(await self._upload_backlog(upload_id, since, principal))
+            else:
+                subscriber.prepend(await self._batch_backlog(str(batch), since, owner))
         return {"type": "subscribed", **target}
 
 
