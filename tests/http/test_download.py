@@ -13,7 +13,7 @@ import pytest
 
 from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error
-from tests.http.waiting import eventually
+from tests.support.waiting import eventually
 from tests.support import tus as live_tus
 from tests.support.live_server import LiveServer
 from tests.support.raw_http import RawRequest

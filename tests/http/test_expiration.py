@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
-from tests.http.waiting import eventually
+from tests.support.waiting import eventually
 
 # RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
 IMF_FIXDATE = re.compile(
