@@ -131,7 +131,7 @@ def test_offsets_never_go_backwards(followed: Followed) -> None:
 
 def test_the_upload_is_seen_from_creation_through_many_progress_events(followed: Followed) -> None:
     assert followed.ws.events[0]["type"] == "created"
-    assert len(followed.progress(followed.ws.events)) >= 3
+    assert len(followed.progress(followed.ws.events)) >= 2  # throttled: the first and the last at least
 
 
 def test_the_last_progress_offset_is_the_length(followed: Followed) -> None:

@@ -38,8 +38,12 @@ class RedisEventBus(LocalEventBus):
 
     async def next_seq(self, stream_key: str) -> int:
         """One counter for all streams, as in-process: a client following several streams can resume with
-        the single last seq it saw. It never expires: it is one key, and it must never go back."""
-        return int(await self.redis.incr(f"{self.prefix}seq"))
+        the single last seq it saw. Its TTL is renewed with every event, so it only lapses when idle for long."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(f"{self.prefix}seq")
+            pipe.expire(f"{self.prefix}seq", STATE_TTL_SECONDS)
+            seq, _ = await pipe.execute()
+        return int(seq)
 
     async def publish(self, event: Event) -> None:
         wire = _wire(event)

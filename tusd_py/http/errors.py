@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
 
 from tusd_py.ops.metrics import ERROR_SCOPE_KEY
 from tusd_py.protocol.constants import TUS_VERSION
@@ -46,8 +47,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(error, request)
 
 
-async def handle_redis_error(request: Request, exc: Exception) -> Response:
-    log.warning("Redis unavailable during %s %s: %s", request.method, request.url.path, exc)
+async def handle_redis_error(request: Request, exc: Exception) -> Response | None:
+    log.warning("Redis unavailable during %s: %s", request.url.path, exc)
+    if isinstance(request, WebSocket):  # Starlette hands WebSocket errors to the same handlers
+        await request.close(1011, "shared state unreachable")
+        return None
     error = TusError(
         503, "redis_unavailable", "shared state is unreachable right now; retry shortly", headers={"Retry-After": "2"}
     )

@@ -96,6 +96,6 @@ def _bounded_int(request: Request, name: str, default: int, low: int, high: int)
     text = request.query_params.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdigit() or len(text) > 12 or not low <= int(text) <= high:
         raise TusError(400, "invalid_query", f"{name} must be a whole number from {low} to {high}", {name: text[:30]})
     return int(text)

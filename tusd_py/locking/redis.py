@@ -103,14 +103,16 @@ class RedisLocker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         token = secrets.token_hex(16)
-        asked = False
+        asked: bytes | str | None = None  # the holder's token we last asked to let go
         while True:
             try:
                 if await self.redis.set(self.key(upload_id), token, nx=True, px=int(self.ttl * 1000)):
                     break
-                if interrupt and not asked:
-                    asked = True
-                    await self.redis.publish(self.channel, upload_id)
+                if interrupt:
+                    holder = await self.redis.get(self.key(upload_id))
+                    if holder is not None and holder != asked:  # every new holder is asked, as in memory
+                        asked = holder
+                        await self.redis.publish(self.channel, upload_id)
             except RedisError:
                 raise lock_unavailable(upload_id) from None
             if loop.time() >= deadline:

@@ -19,9 +19,17 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "re
 access_log = logging.getLogger("tusd_py.access")
 
 
+_TOKEN_PARAM = re.compile(r"(token=)[^&\s\"']+")
+
+
 class _RequestIdFilter(logging.Filter):
+    """Adds the request id, and hides `?token=` credentials that access lines would otherwise show."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_PARAM.sub(r"\1***", message), None
         return True
 
 

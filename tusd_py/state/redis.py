@@ -9,7 +9,9 @@ import logging
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError
 
 from tusd_py.events.batches import BatchFile, BatchState
 
@@ -19,7 +21,16 @@ STATE_TTL_SECONDS = 7 * 86400  # every key expires: nothing grows without bound
 
 def connect(url: str) -> Redis:
     """Short timeouts: a request that needs Redis fails fast (503) instead of hanging when Redis is gone."""
-    return Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=10)
+    # One retry on a dropped connection: after Redis restarts, each pooled connection fails once before it
+    # reconnects, and that first failure must not reach a client.
+    return Redis.from_url(
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[ConnectionError],
+    )
 
 
 async def subscribe_forever(redis: Redis, channel: str, handle: Callable[[bytes], None]) -> None:
@@ -91,8 +102,8 @@ class RedisBatchBook:
             pipe.hset(files, upload_id, json.dumps([file.offset, file.length, file.state]))
             if declared_total is not None:
                 pipe.set(total, declared_total)
-            for key in (files, total):
-                pipe.expire(key, STATE_TTL_SECONDS)
+            for state_key in (files, total):
+                pipe.expire(state_key, STATE_TTL_SECONDS)
             added, *_ = await pipe.execute()
         if added:
             await self.redis.delete(announced)  # a new file reopens a batch announced complete
@@ -123,7 +134,7 @@ class RedisBatchBook:
             for upload_id, file in state.files.items():
                 pipe.hset(files, upload_id, json.dumps([file.offset, file.length, file.state]))
             if state.declared_total is not None:
-                pipe.set(total, state.declared_total)
+                pipe.set(total, state.declared_total, ex=STATE_TTL_SECONDS)
             pipe.expire(files, STATE_TTL_SECONDS)
             await pipe.execute()
 

@@ -1,0 +1,146 @@
+"""Redis going away and coming back under a running instance: requests that need a lock answer 503 rather
+than risk corruption, the process stays up, and it recovers by itself when Redis returns on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.events.clients import WsFollower, events_path, follow_ws, paced, started, until, ws_url
+from tests.scaleout.cluster import start_patch
+from tests.support.live_server import LiveServer
+from tests.support.redis_server import RedisServer
+from tests.support.tus import OFFSET_BODY, TUS, create, offset_of, patch, payload, sha256, upload_id
+from tests.support.waiting import wait_until
+
+SIZE = 300_000
+STORED_FIRST = 100_000
+
+
+@pytest.fixture
+def server(tmp_path: Path, redis_server: RedisServer) -> Iterator[LiveServer]:
+    """One instance on the test's own Redis, which the test stops and starts again."""
+    args = ("--redis-url", redis_server.url, "--lock-ttl", "1s")
+    server = LiveServer(tmp_path / "uploads", tmp_path / "server.log", *args)
+    server.upload_dir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def stored(server: LiveServer, url: str) -> bytes:
+    return (server.upload_dir / upload_id(url)).read_bytes()
+
+
+def half_uploaded(server: LiveServer, data: bytes) -> str:
+    url = create(server.endpoint, len(data))
+    assert patch(url, 0, data[:STORED_FIRST]).status_code == 204
+    return url
+
+
+def subscribed(redis_server: RedisServer) -> bool:
+    """Whether the instance's pub/sub loops are (again) listening for events and release requests."""
+    channels = ("tusd_py:events", "tusd_py:lock-release")
+    with redis.Redis.from_url(redis_server.url) as client:
+        return all(count >= 1 for _, count in client.pubsub_numsub(*channels))
+
+
+def test_requests_that_need_a_lock_answer_503_while_redis_is_down(
+    server: LiveServer, redis_server: RedisServer
+) -> None:
+    data = payload(SIZE)
+    url = half_uploaded(server, data)
+    redis_server.stop()
+
+    head = httpx.head(url, headers=TUS)
+    assert head.status_code == 503
+    assert head.headers["content-type"] == "application/json"  # a HEAD answer has no body to carry the JSON
+    for response in (
+        patch(url, STORED_FIRST, data[STORED_FIRST:]),
+        httpx.delete(url, headers=TUS),
+    ):
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        assert response.json()["error_code"] == "lock_unavailable"
+        assert "unreachable" in response.json()["error_message"]
+
+    assert stored(server, url) == data[:STORED_FIRST]
+    assert server.process is not None and server.process.poll() is None
+    assert httpx.get(server.base_url + "/healthz").status_code == 200
+    assert httpx.get(server.base_url + "/readyz").json()["details"] == {"redis": "unreachable: ConnectionError"}
+
+
+def test_a_patch_whose_lock_cannot_be_renewed_stops_with_503_keeping_its_bytes(
+    server: LiveServer, redis_server: RedisServer
+) -> None:
+    data = payload(SIZE)
+    url = create(server.endpoint, SIZE)
+    request = start_patch(server, url, 0, SIZE)
+    request.send(data[:STORED_FIRST])
+    wait_until(lambda: len(stored(server, url)) == STORED_FIRST)
+
+    redis_server.stop()
+    status, headers, body = request.response(timeout=10)  # the client is still sending: the server ends it
+    request.close()
+
+    assert status == 503
+    assert b'"lock_lost"' in body
+    assert headers["upload-offset"] == str(STORED_FIRST)
+    assert stored(server, url) == data[:STORED_FIRST]
+
+
+def test_the_first_request_after_redis_is_back_is_served(server: LiveServer, redis_server: RedisServer) -> None:
+    data = payload(SIZE)
+    url = half_uploaded(server, data)
+    redis_server.stop()
+    redis_server.start()
+    wait_until(lambda: subscribed(redis_server))  # the instance has noticed Redis is back
+
+    response = httpx.head(url, headers=TUS)
+    assert response.status_code == 200, f"{response.status_code} {response.headers.get('content-type')}"
+
+
+async def test_the_server_recovers_by_itself_once_redis_is_back(server: LiveServer, redis_server: RedisServer) -> None:
+    """HEAD works again, a new WebSocket gets events again, and the upload completes with the right bytes."""
+    data = payload(SIZE)
+    url = half_uploaded(server, data)
+    redis_server.stop()
+    assert httpx.head(url, headers=TUS).status_code == 503
+
+    redis_server.start()  # same port, no data: as after a restart without persistence
+    wait_until(lambda: httpx.head(url, headers=TUS).status_code == 200)
+    await until(lambda: subscribed(redis_server))  # the pub/sub loops have reconnected
+
+    offset = offset_of(url)
+    assert offset == STORED_FIRST
+    follower = WsFollower()
+    following = asyncio.create_task(follower.run(ws_url(server, events_path(url))))
+    await started(following, follower.connected)
+    async with httpx.AsyncClient(timeout=30) as http:
+        body = paced(data[offset:], 50_000, 0.05)
+        response = await http.patch(url, content=body, headers={**OFFSET_BODY, "Upload-Offset": str(offset)})
+    assert response.status_code == 204
+    await asyncio.wait_for(following, 20)
+
+    assert sha256(stored(server, url)) == sha256(data)
+    types = [event["type"] for event in follower.events]
+    assert "progress" in types
+    assert types[-1] == "completed"
+    assert follower.events[-1]["offset"] == SIZE
+
+
+async def test_a_websocket_opened_while_redis_is_down_is_closed_not_dropped(
+    server: LiveServer, redis_server: RedisServer
+) -> None:
+    url = create(server.endpoint, SIZE)
+    redis_server.stop()
+
+    follower = await follow_ws(ws_url(server, events_path(url)))
+
+    assert follower.close_code not in (None, 1006)  # 1006: the connection vanished without a close frame
+    assert server.process is not None and server.process.poll() is None
