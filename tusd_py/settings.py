@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +118,6 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
-    def with_changes(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
     def to_env(self) -> dict[str, str]:
         """These settings as TUSD_PY_* variables (how --workers hands them to each worker process)."""
         env = {}
@@ -173,11 +170,6 @@ def format_value(name: str, value: Any) -> str:
 
 def settings_fields() -> list[Any]:
     return list(fields(Settings))
-
-
-def default_of(name: str) -> Any:
-    f = _field(name)
-    return f.default if f.default is not MISSING else None
 
 
 def _field(name: str) -> Any:

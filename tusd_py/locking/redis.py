@@ -89,9 +89,6 @@ class RedisLocker:
     def key(self, upload_id: str) -> str:
         return f"{self.prefix}lock:{upload_id}"
 
-    def is_locked_here(self, upload_id: str) -> bool:
-        return upload_id in self._held
-
     async def acquire(
         self,
         upload_id: str,

@@ -80,10 +80,6 @@ class UploadService:
             transfer.stop(reason)
         return len(transfers)
 
-    @property
-    def active_transfers(self) -> int:
-        return len(self._transfers)
-
     # -- reading ---------------------------------------------------------------------------------
 
     def _tell(self, kind: str, info: UploadInfo, received: int = 0) -> None:
