@@ -148,7 +148,18 @@ def create_app(
             Middleware(
                 CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials
             ),
-            *([Middleware(AuthMiddleware, authenticator=auth[0], scheme=auth[1])] if auth else []),
+            *(
+                [
+                    Middleware(
+                        AuthMiddleware,
+                        authenticator=auth[0],
+                        scheme=auth[1],
+                        failures_per_minute=settings.auth_failure_limit,
+                    )
+                ]
+                if auth
+                else []
+            ),
             *(
                 [Middleware(RateLimitMiddleware, rate=settings.rate_limit, burst=settings.rate_burst)]
                 if settings.rate_limit

@@ -76,10 +76,17 @@ class Settings:
     jwt_secret: str | None = setting(None, "HS256 secret for JWT bearer tokens", "str", True)
     jwt_public_key: Path | None = setting(None, "PEM file of the RS256 public key for JWT bearer tokens", "path", True)
     jwt_audience: str | None = setting(None, "required `aud` claim of JWT bearer tokens", "str", True)
+    jwt_require_exp: bool = setting(True, "refuse JWT bearer tokens without an `exp` claim", "bool")
+    auth_failure_limit: int = setting(
+        30, "refused authentications allowed per client address per minute, then 429 (0: no limit)", "int"
+    )
     rate_limit: float | None = setting(
         None, "requests per second allowed per user (or per address without auth); 429 past it", "float", True
     )
     rate_burst: int = setting(50, "requests a user may make at once before the rate limit applies", "int")
+    max_header_size: int = setting(
+        64 * 1024, "largest request line plus headers accepted by `serve` (431 above it)", "size"
+    )
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import jwt
 import pytest
 from starlette.applications import Starlette
 
@@ -117,6 +118,26 @@ async def test_a_token_without_sub_is_refused(hs_app: Starlette, client_of: Clie
     response = await client_of(hs_app, bearer(hs256(None))).create(5)
 
     assert_error(response, 401)
+
+
+async def test_a_token_without_exp_is_refused(hs_app: Starlette, client_of: Client) -> None:
+    never_expiring = jwt.encode({"sub": "alice"}, SECRET, algorithm="HS256")
+
+    response = await client_of(hs_app, bearer(never_expiring)).create(5)
+
+    body = assert_error(response, 401)
+    assert "exp" in body["error_message"]
+
+
+async def test_a_token_without_exp_is_accepted_when_jwt_require_exp_is_off(
+    make_app: MakeApp, client_of: Client
+) -> None:
+    app = make_app(auth="jwt", jwt_secret=SECRET, jwt_require_exp=False)
+    never_expiring = jwt.encode({"sub": "alice"}, SECRET, algorithm="HS256")
+
+    response = await client_of(app, bearer(never_expiring)).create(5)
+
+    assert response.status_code == 201
 
 
 async def test_a_token_that_is_not_a_jwt_is_refused(hs_app: Starlette, client_of: Client) -> None:

@@ -50,6 +50,9 @@ SAMPLES = {
     "rate_limit": ("20", 20.0),
     "rate_burst": ("10", 10),
     "max_metadata_size": ("4KiB", 4096),
+    "max_header_size": ("32KiB", 32768),
+    "jwt_require_exp": ("false", False),
+    "auth_failure_limit": ("10", 10),
 }
 
 

@@ -43,7 +43,12 @@ class World:
         upload_dir = root / "uploads"
         root.mkdir(parents=True, exist_ok=True)
         (root / "sibling.txt").write_text("a file beside the upload directory")
-        settings = Settings(upload_dir=upload_dir, auth="api-key" if auth else "none", api_keys=API_KEYS)
+        settings = Settings(
+            upload_dir=upload_dir,
+            auth="api-key" if auth else "none",
+            api_keys=API_KEYS,
+            auth_failure_limit=0,  # the fuzz refuses thousands of guesses from one address on purpose
+        )
         world = cls(create_app(settings), root, upload_dir, auth)
         for user in USERS:
             name = f"{user}-secret-{secrets.token_hex(6)}"

@@ -12,13 +12,19 @@ from tusd_py.auth.principal import Principal, credential, unauthenticated
 
 class JWTAuthenticator:
     def __init__(
-        self, *, secret: str | None = None, public_key: str | None = None, audience: str | None = None
+        self,
+        *,
+        secret: str | None = None,
+        public_key: str | None = None,
+        audience: str | None = None,
+        require_exp: bool = True,
     ) -> None:
         if (secret is None) == (public_key is None):
             raise ValueError("auth jwt needs exactly one of --jwt-secret (HS256) and --jwt-public-key (RS256)")
         self.key = secret if secret is not None else public_key
         self.algorithms = ["HS256"] if secret is not None else ["RS256"]
         self.audience = audience
+        self.required_claims = ["sub", "exp"] if require_exp else ["sub"]
 
     async def __call__(self, connection: HTTPConnection) -> Principal | None:
         token = credential(connection, "authorization", "Bearer ")
@@ -30,7 +36,7 @@ class JWTAuthenticator:
                 self.key,  # type: ignore[arg-type]
                 algorithms=self.algorithms,
                 audience=self.audience,
-                options={"require": ["sub"], "verify_aud": self.audience is not None},
+                options={"require": self.required_claims, "verify_aud": self.audience is not None},
             )
         except jwt.ExpiredSignatureError:
             raise unauthenticated("the token has expired", 'Bearer error="invalid_token"') from None

@@ -15,6 +15,9 @@ def authenticator_from(settings: Settings) -> tuple[Authenticator, str] | None:
     if settings.auth == "jwt":
         public_key = settings.jwt_public_key.read_text() if settings.jwt_public_key else None
         return JWTAuthenticator(
-            secret=settings.jwt_secret, public_key=public_key, audience=settings.jwt_audience
+            secret=settings.jwt_secret,
+            public_key=public_key,
+            audience=settings.jwt_audience,
+            require_exp=settings.jwt_require_exp,
         ), "Bearer"
     return None

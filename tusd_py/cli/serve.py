@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from tusd_py import __version__
 from tusd_py.app import create_app
 from tusd_py.auth.setup import authenticator_from
+from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
 from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
 from tusd_py.ops.shutdown import call_on_exit_signals
@@ -108,6 +109,8 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=settings.behind_proxy,  # X-Forwarded-* are trusted only when asked to
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]  # a float works
         ws_max_size=64 * 1024,
+        http=BoundedHttpToolsProtocol,
+        h11_max_incomplete_event_size=settings.max_header_size,
     )
     if settings.workers > 1:
         # Each worker process builds its own app from the same settings, handed over as TUSD_PY_* variables.

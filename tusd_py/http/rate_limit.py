@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusd_py.auth.principal import SCOPE_KEY, Principal
 from tusd_py.http.errors import error_response
+from tusd_py.http.token_buckets import TokenBuckets
 from tusd_py.protocol.errors import TusError
-
-MAX_BUCKETS = 100_000
 
 
 class RateLimitMiddleware:
@@ -21,7 +19,7 @@ class RateLimitMiddleware:
         self.app = app
         self.rate = rate
         self.burst = burst
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, last refill)
+        self.buckets = TokenBuckets(rate, burst)
 
     def _key(self, scope: Scope) -> str:
         principal = scope.get(SCOPE_KEY)
@@ -30,19 +28,9 @@ class RateLimitMiddleware:
         client = scope.get("client")
         return "address:" + (client[0] if client else "unknown")
 
-    def take(self, key: str, now: float) -> float:
-        """Take one token; returns 0 when allowed, else the seconds until one is available."""
-        tokens, last = self._buckets.pop(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-        self._buckets[key] = (tokens - 1 if wait == 0 else tokens, now)
-        if len(self._buckets) > MAX_BUCKETS:
-            self._buckets.popitem(last=False)
-        return wait
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "OPTIONS":
-            wait = self.take(self._key(scope), time.monotonic())
+            wait = self.buckets.take(self._key(scope), time.monotonic())
             if wait > 0:
                 error = TusError(
                     429,
