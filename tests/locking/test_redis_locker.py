@@ -4,6 +4,7 @@ and "let go" carried from a waiter on any instance to the holder; 423 after the 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -219,3 +220,32 @@ async def test_a_holder_that_cannot_renew_is_told_it_lost_the_lock_before_its_ke
     await causes.first(ReleaseCause.LOST)
     # Past this moment another instance could take the key: the writer must have been told before.
     assert loop.time() < key_expires_at
+
+
+# -- the lease a writer checks before each block ------------------------------------------------------------
+
+
+async def test_a_lock_is_held_while_renewals_extend_its_lease_past_the_ttl(instances: list[RedisLocker]) -> None:
+    lock = await instances[0].acquire("u1", timeout=1)
+    await asyncio.sleep(2 * TTL)
+
+    assert lock.is_held()
+    await lock.release()
+
+
+async def test_a_holder_frozen_past_its_lease_knows_it_before_any_renewal_runs(instances: list[RedisLocker]) -> None:
+    lock = await instances[0].acquire("u1", timeout=1)
+    assert lock.is_held()
+
+    time.sleep(TTL)  # the whole process stands still, as in a long GC pause or a stopped VM: no renewal can run
+
+    assert not lock.is_held()
+    await lock.release()
+
+
+async def test_a_released_lock_is_not_held(instances: list[RedisLocker]) -> None:
+    lock = await instances[0].acquire("u1", timeout=1)
+
+    await lock.release()
+
+    assert not lock.is_held()

@@ -11,6 +11,7 @@ from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 
 LINGER_SECONDS = 2.0
+DEFAULT_HEAD_LIMIT = 64 * 1024
 _REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 
 
@@ -46,15 +47,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._count(len(name) + len(value) + 4)  # ": " and CRLF
         super().on_header(name, value)
 
+    @property
+    def _limit(self) -> int:
+        return self.config.h11_max_incomplete_event_size or DEFAULT_HEAD_LIMIT
+
     def _count(self, size: int) -> None:
         self._head_bytes += size
-        if self._head_bytes > self.config.h11_max_incomplete_event_size:
+        if self._head_bytes > self._limit:
             self._head_too_large = True
             raise _HeadTooLarge
 
     def send_400_response(self, msg: str) -> None:
         """Every request the parser refuses gets a JSON error, like any other error of the server."""
-        limit = self.config.h11_max_incomplete_event_size
+        limit = self._limit
         if self._head_too_large:
             error = TusError(
                 431, "headers_too_large", f"the request line and headers exceed {limit} bytes", {"limit": limit}

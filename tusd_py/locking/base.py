@@ -41,6 +41,11 @@ def upload_locked(upload_id: str, waited: float) -> TusError:
 class Lock(Protocol):
     async def release(self) -> None: ...
 
+    def is_held(self) -> bool:
+        """Certainly still ours by this process's clock: not released, not lost, its lease not run out.
+        Cheap (no I/O), so writers ask it before every block."""
+        ...
+
 
 class Locker(Protocol):
     async def acquire(

@@ -26,9 +26,14 @@ class MemoryLock:
         self._locker = locker
         self._upload_id = upload_id
         self._holder = holder
+        self._released = False
 
     async def release(self) -> None:
+        self._released = True
         self._locker._release(self._upload_id, self._holder)
+
+    def is_held(self) -> bool:
+        return not self._released
 
 
 class MemoryLocker:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,10 +21,19 @@ log = logging.getLogger("tusd_py.locking")
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 POLL_SECONDS = 0.025
+# The share of the TTL this process trusts its lease for: room for clocks that run at slightly different rates.
+LEASE_SAFETY = 0.9
 
 
 class RedisLock:
-    def __init__(self, locker: RedisLocker, upload_id: str, token: str, on_release_requested: ReleaseRequest | None):
+    def __init__(
+        self,
+        locker: RedisLocker,
+        upload_id: str,
+        token: str,
+        on_release_requested: ReleaseRequest | None,
+        lease_from: float,
+    ):
         self.locker = locker
         self.upload_id = upload_id
         self.token = token
@@ -31,6 +41,15 @@ class RedisLock:
         self.asked = False
         self.lost = False
         self._renewal: asyncio.Task[None] | None = None
+        self._released = False
+        self._extend_lease(lease_from)
+
+    def _extend_lease(self, sent_at: float) -> None:
+        """Redis counts the TTL from when it ran the command, which is after `sent_at`: ours ends no later."""
+        self.lease_ends = sent_at + self.locker.ttl * LEASE_SAFETY
+
+    def is_held(self) -> bool:
+        return not (self._released or self.lost) and time.monotonic() < self.lease_ends
 
     def start_renewal(self) -> None:
         self._renewal = asyncio.create_task(self._renew_forever())
@@ -51,6 +70,7 @@ class RedisLock:
         last_renewed = loop.time()
         while True:
             await asyncio.sleep(ttl / 3)
+            sent_at = time.monotonic()
             try:
                 renewed = await self.locker.redis.eval(
                     _RENEW, 1, self.locker.key(self.upload_id), self.token, int(ttl * 1000)
@@ -60,6 +80,7 @@ class RedisLock:
                     self.tell(ReleaseCause.LOST)
                     return
                 last_renewed = loop.time()
+                self._extend_lease(sent_at)
             except RedisError as error:
                 if loop.time() - last_renewed > ttl / 2:
                     log.warning("cannot renew the lock on %s (%s); stopping its writer", self.upload_id, error)
@@ -67,6 +88,7 @@ class RedisLock:
                     return
 
     async def release(self) -> None:
+        self._released = True
         if self._renewal is not None:
             self._renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -102,6 +124,7 @@ class RedisLocker:
         token = secrets.token_hex(16)
         asked: bytes | str | None = None  # the holder's token we last asked to let go
         while True:
+            sent_at = time.monotonic()
             try:
                 if await self.redis.set(self.key(upload_id), token, nx=True, px=int(self.ttl * 1000)):
                     break
@@ -115,7 +138,7 @@ class RedisLocker:
             if loop.time() >= deadline:
                 raise upload_locked(upload_id, timeout)
             await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - loop.time())))
-        lock = RedisLock(self, upload_id, token, on_release_requested)
+        lock = RedisLock(self, upload_id, token, on_release_requested, lease_from=sent_at)
         self._held[upload_id] = lock
         lock.start_renewal()
         return lock

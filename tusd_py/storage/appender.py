@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from tusd_py.protocol.checksum import Hasher
+from tusd_py.storage.base import WriteFenced
 
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 # On a slow link a block fills slowly; hand what we have to storage at least this often so the
@@ -15,7 +17,14 @@ DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 MAX_HOLD_SECONDS = 0.25
 
 
-def _write_all(fd: int, block: bytes | bytearray, hasher: Hasher | None) -> int:
+StillOurs = Callable[[], bool]
+
+
+def _write_all(fd: int, block: bytes | bytearray, hasher: Hasher | None, still_ours: StillOurs | None) -> int:
+    # Checked here, in the writing thread, as late as possible: a process that was frozen past its lock's lease
+    # finds out before it writes, not after.
+    if still_ours is not None and not still_ours():
+        raise WriteFenced
     if hasher is not None:
         hasher.update(block)  # hashlib releases the GIL for large blocks: this thread does the work
     view = memoryview(block)
@@ -25,7 +34,11 @@ def _write_all(fd: int, block: bytes | bytearray, hasher: Hasher | None) -> int:
 
 
 class FileAppender:
-    """Buffers incoming bytes into blocks; at most one block is being written while the next fills."""
+    """Buffers incoming bytes into blocks; at most one block is being written while the next fills.
+
+    `still_ours()` is asked before each block is written; once it says no, nothing more is written and
+    `write` raises `WriteFenced`.
+    """
 
     def __init__(
         self,
@@ -34,9 +47,12 @@ class FileAppender:
         hasher: Hasher | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
         on_written: Callable[[int], None] | None = None,
+        still_ours: StillOurs | None = None,
     ) -> None:
         self.path = path
         self.written = 0
+        self.fenced = False
+        self._still_ours = still_ours
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
         self._hasher = hasher
         self._block_size = block_size
@@ -50,6 +66,8 @@ class FileAppender:
         self._closed = False
 
     async def write(self, data: bytes) -> None:
+        if self.fenced:
+            raise WriteFenced
         if not self._buffer and self._timer is None:
             self._timer = self._loop.call_later(MAX_HOLD_SECONDS, self._flush_held_bytes)
         self._buffer += data
@@ -65,17 +83,24 @@ class FileAppender:
     async def _hand_off(self) -> None:
         async with self._handoff_lock:
             await self._settle()
+            if self.fenced:
+                self._buffer = bytearray()
             if not self._buffer:
                 return
             block, self._buffer = self._buffer, bytearray()
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._in_flight = self._loop.run_in_executor(None, _write_all, self._fd, block, self._hasher)
+            self._in_flight = self._loop.run_in_executor(
+                None, _write_all, self._fd, block, self._hasher, self._still_ours
+            )
             self._in_flight.add_done_callback(self._block_written)
 
     def _block_written(self, in_flight: asyncio.Future[int]) -> None:
-        if not in_flight.cancelled() and in_flight.exception() is None:
+        if not in_flight.cancelled() and isinstance(in_flight.exception(), WriteFenced):
+            self.fenced = True
+            self._buffer = bytearray()
+        elif not in_flight.cancelled() and in_flight.exception() is None:
             self.written += in_flight.result()
             if self._on_written is not None:
                 self._on_written(self.written)
@@ -85,11 +110,14 @@ class FileAppender:
         if self._in_flight is None:
             return
         in_flight = self._in_flight
-        await asyncio.shield(in_flight)
+        with contextlib.suppress(WriteFenced):
+            await asyncio.shield(in_flight)
         if self._in_flight is in_flight:
             self._in_flight = None
 
     async def flush(self) -> None:
+        if self.fenced:
+            return
         await self._hand_off()
         await self._settle()
 

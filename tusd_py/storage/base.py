@@ -18,10 +18,15 @@ class Capability(StrEnum):
     RANGED_READS = "ranged-reads"
 
 
+class WriteFenced(Exception):
+    """The writer may no longer write to this upload (its lock's lease ran out): what it held was dropped."""
+
+
 class Appender(Protocol):
     """Bytes going into one upload. `written` counts the bytes already handed to storage."""
 
     written: int
+    fenced: bool  # `still_ours()` said no: nothing more was written
 
     async def write(self, data: bytes) -> None: ...
 
@@ -58,8 +63,10 @@ class UploadStore(Protocol):
         staged: bool = False,
         hasher: Hasher | None = None,
         on_written: Callable[[int], None] | None = None,
+        still_ours: Callable[[], bool] | None = None,
     ) -> Appender:
-        """`on_written(total)` is called each time more bytes have reached storage."""
+        """`on_written(total)` is called each time more bytes have reached storage; `still_ours()` is asked
+        before each write, and once it is false the appender writes nothing more (`WriteFenced`)."""
         ...
 
     def iter_infos(self) -> AsyncIterator[UploadInfo]: ...

@@ -12,7 +12,7 @@ from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
-from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, append_file
+from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, StillOurs, append_file
 from tusd_py.storage.base import Capability
 from tusd_py.storage.tusd_format import info_from_json, info_to_json
 
@@ -28,6 +28,7 @@ class _StagedAppender(FileAppender):
 
     async def close(self, keep: bool = True) -> int:
         staged = await super().close()
+        keep = keep and not self.fenced and (self._still_ours is None or self._still_ours())
         try:
             if keep and staged:
                 await asyncio.to_thread(append_file, self.path, self._data)
@@ -105,13 +106,15 @@ class FileStore:
         staged: bool = False,
         hasher: Hasher | None = None,
         on_written: Callable[[int], None] | None = None,
+        still_ours: StillOurs | None = None,
     ) -> FileAppender:
         data = self.data_path(info.id)
+        options = dict(hasher=hasher, block_size=self.block_size, on_written=on_written, still_ours=still_ours)
         if staged:
             staging = self._staging_path(info.id)
             staging.unlink(missing_ok=True)
-            return _StagedAppender(staging, data, hasher=hasher, block_size=self.block_size, on_written=on_written)
-        return FileAppender(data, hasher=hasher, block_size=self.block_size, on_written=on_written)
+            return _StagedAppender(staging, data, **options)
+        return FileAppender(data, **options)  # type: ignore[arg-type]
 
     async def terminate(self, upload_id: str) -> None:
         for path in (self.data_path(upload_id), self.info_path(upload_id), self._staging_path(upload_id)):

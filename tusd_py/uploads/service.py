@@ -10,7 +10,7 @@ from typing import Protocol
 from starlette.types import Receive
 
 from tusd_py.auth.principal import Principal, authorize
-from tusd_py.locking.base import Locker, holding
+from tusd_py.locking.base import Lock, Locker, holding
 from tusd_py.protocol.checksum import checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
 from tusd_py.protocol.errors import TusError, upload_gone
@@ -149,8 +149,8 @@ class UploadService:
         try:
             async with holding(
                 self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
-            ):
-                await self._receive(info, body, plan.limit, transfer)
+            ) as lock:
+                await self._receive(info, body, plan.limit, transfer, lock)
         except TusError as error:
             error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
             raise
@@ -207,18 +207,20 @@ class UploadService:
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
         async with holding(
             self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
-        ):
+        ) as lock:
             info = await self.load(upload_id)
             plan = plan_append(info, request, max_size=self.limits.max_size)
             if plan.declare_length is not None:
                 self._require(Capability.DEFERRED_LENGTH, True, "creation-defer-length")
                 assert isinstance(self.store, LengthDeferrer)
                 await self.store.declare_length(info, plan.declare_length)
-            await self._receive(info, request, plan.limit, transfer)
+            await self._receive(info, request, plan.limit, transfer, lock)
         await self._after_completion(info)
         return info
 
-    async def _receive(self, info: UploadInfo, request: AppendRequest, limit: int | None, transfer: Transfer) -> None:
+    async def _receive(
+        self, info: UploadInfo, request: AppendRequest, limit: int | None, transfer: Transfer, lock: Lock
+    ) -> None:
         """Copy the body into the upload, then turn how the copy ended into the answer."""
         checksum = request.checksum
         if checksum is not None:
@@ -231,7 +233,11 @@ class UploadService:
 
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
         appender = self.store.open_appender(
-            info, staged=staged, hasher=checksum.hasher() if checksum else None, on_written=None if staged else stored
+            info,
+            staged=staged,
+            hasher=checksum.hasher() if checksum else None,
+            on_written=None if staged else stored,
+            still_ours=lock.is_held,
         )
         self._transfers.add(transfer)
         verified = checksum is None

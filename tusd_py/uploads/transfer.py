@@ -8,7 +8,7 @@ from enum import StrEnum
 from starlette.types import Receive
 
 from tusd_py.locking.base import ReleaseCause
-from tusd_py.storage.base import Appender
+from tusd_py.storage.base import Appender, WriteFenced
 
 
 class StopReason(StrEnum):
@@ -94,7 +94,11 @@ class Transfer:
                     chunk = chunk[: limit - self.received]
                     self.overflow = True
                 self.received += len(chunk)
-                await appender.write(chunk)
+                try:
+                    await appender.write(chunk)
+                except WriteFenced:
+                    self.stop_reason = self.stop_reason or StopReason.LOCK_LOST
+                    return
                 if self.overflow:
                     return
             if not more:
