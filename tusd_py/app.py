@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,10 @@ from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
 from tusd_py.events.redis_bus import RedisEventBus
 from tusd_py.events.streams import StreamFollower
+from tusd_py.hooks.handlers import PythonHook
+from tusd_py.hooks.pipeline import Stage
+from tusd_py.hooks.runner import Hooks
+from tusd_py.hooks.setup import file_storage, hooks_from, pipeline_from
 from tusd_py.http.cors import CORSMiddleware
 from tusd_py.http.errors import EXCEPTION_HANDLERS
 from tusd_py.http.events import EventRoutes
@@ -80,11 +84,15 @@ def create_app(
     store: UploadStore | None = None,
     locker: Locker | None = None,
     authenticator: Authenticator | None = None,
+    hooks: Mapping[str, PythonHook] | None = None,
+    pipeline: Sequence[Stage] | None = None,
 ) -> Starlette:
     """The tus server as an ASGI app. Settings default to `Settings.from_env()`.
 
     `authenticator` (an async callable taking the connection, returning a Principal or None) replaces the
-    authentication chosen by `settings.auth`."""
+    authentication chosen by `settings.auth`. `hooks` maps hook names ("pre-create", …) to callables taking a
+    HookRequest and returning a HookResponse or None, sync or async. `pipeline` lists the processing stages
+    run after each upload completes (before those named in `settings.pipeline`)."""
     settings = settings or Settings.from_env()
     auth = (authenticator, "Bearer") if authenticator is not None else authenticator_from(settings)
     shared = coordination(settings)
@@ -102,6 +110,16 @@ def create_app(
         tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
         concat_index=shared.concat_index,
     )
+    handlers = hooks_from(settings, hooks)
+    if handlers:
+        service.hooks = Hooks(
+            handlers,
+            progress_interval=settings.hooks_progress_interval,
+            storage_of=file_storage(file_store.directory),
+        )
+    processing = pipeline_from(settings, pipeline)
+    if processing is not None:
+        processing.attach(service, file_store.data_path)
     metrics = Metrics()
     publisher = EventPublisher(
         shared.bus, service.store, batches=shared.batches, progress_interval=settings.progress_interval
@@ -117,6 +135,8 @@ def create_app(
         connections=connections,
         listeners=shared.listeners,
         close=shared.close,
+        pipeline=processing,
+        hooks=service.hooks,
     )
     tus = TusRoutes(service, settings)
 
@@ -132,7 +152,12 @@ def create_app(
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         # Event and progress routes first: `B events` must not be taken for an upload id.
         *EventRoutes(
-            service, shared.bus, publisher, connections, StreamFollower(shared.bus), settings.base_path
+            service,
+            shared.bus,
+            publisher,
+            connections,
+            StreamFollower(shared.bus, completion_is_terminal=processing is None),
+            settings.base_path,
         ).routes(),
         *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
         *tus.routes(),

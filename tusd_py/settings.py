@@ -11,6 +11,16 @@ from typing import Any
 from tusd_py.units import format_duration, format_size, parse_duration, parse_size
 
 ENV_PREFIX = "TUSD_PY_"
+ALL_HOOKS = (
+    "pre-create",
+    "post-create",
+    "post-receive",
+    "pre-finish",
+    "post-finish",
+    "pre-terminate",
+    "post-terminate",
+)
+DEFAULT_ENABLED_HOOKS = "pre-create,post-create,post-receive,post-finish,post-terminate"  # as tusd enables them
 _OFF = {"", "none", "off", "unlimited", "never"}
 
 
@@ -93,6 +103,28 @@ class Settings:
     shutdown_timeout: float = setting(
         10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
     )
+    hooks_http: str | None = setting(
+        None,
+        "URL that receives every hook as a POST in tusd's JSON shape, e.g. http://127.0.0.1:8081/hooks",
+        "str",
+        True,
+    )
+    hooks_http_retry: int = setting(3, "times a failed HTTP hook (network error or 5xx) is tried again", "int")
+    hooks_http_backoff: float = setting(
+        1.0, "wait before the first retry of an HTTP hook; doubles each time", "duration"
+    )
+    hooks_dir: Path | None = setting(
+        None, "directory of hook executables named after their hook (pre-create, post-finish, …)", "path", True
+    )
+    hooks_timeout: float = setting(15.0, "longest an HTTP or file hook may take", "duration")
+    hooks_enabled_events: str = setting(
+        DEFAULT_ENABLED_HOOKS, "hooks sent to --hooks-http and --hooks-dir (comma-separated)"
+    )
+    hooks_progress_interval: float = setting(1.0, "at most one post-receive hook per upload this often", "duration")
+    pipeline: str | None = setting(
+        None, "processing stages run after each upload completes: name=module:function,…", "str", True
+    )
+    pipeline_concurrency: int = setting(2, "uploads processed at the same time", "int")
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 
@@ -110,8 +142,14 @@ class Settings:
             raise ValueError("auth must be none, api-key or jwt")
         if self.log_format not in ("text", "json"):
             raise ValueError("log_format must be text or json")
+        unknown = set(self.enabled_hooks()) - set(ALL_HOOKS)
+        if unknown:
+            raise ValueError(f"unknown hooks in hooks_enabled_events: {', '.join(sorted(unknown))}")
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
+
+    def enabled_hooks(self) -> list[str]:
+        return [name.strip() for name in self.hooks_enabled_events.split(",") if name.strip()]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

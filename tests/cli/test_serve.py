@@ -53,6 +53,15 @@ SAMPLES = {
     "max_header_size": ("32KiB", 32768),
     "jwt_require_exp": ("false", False),
     "auth_failure_limit": ("10", 10),
+    "hooks_http": ("http://127.0.0.1:8081/hooks", "http://127.0.0.1:8081/hooks"),
+    "hooks_http_retry": ("5", 5),
+    "hooks_http_backoff": ("2s", 2.0),
+    "hooks_dir": ("/etc/tusd-py/hooks", Path("/etc/tusd-py/hooks")),
+    "hooks_timeout": ("30s", 30.0),
+    "hooks_enabled_events": ("pre-create,pre-finish", "pre-create,pre-finish"),
+    "hooks_progress_interval": ("2s", 2.0),
+    "pipeline": ("digests=examples.pipeline.stages:digests", "digests=examples.pipeline.stages:digests"),
+    "pipeline_concurrency": ("4", 4),
 }
 
 

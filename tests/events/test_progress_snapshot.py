@@ -30,6 +30,7 @@ SNAPSHOT_FIELDS = [
     "completed_at",
     "expires_at",
     "download_url",
+    "processing",
 ]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -83,6 +84,7 @@ async def test_a_new_upload_snapshot(events_server: LiveServer, http: httpx.Asyn
         "completed_at",
         "expires_at",
         "download_url",
+        "processing",
     ):
         assert state[unset] is None, unset
     assert state["metadata"] == {}

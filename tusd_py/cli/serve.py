@@ -17,6 +17,7 @@ from tusd_py import __version__
 from tusd_py.app import create_app
 from tusd_py.auth.setup import authenticator_from
 from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
+from tusd_py.hooks.pipeline import load_stages
 from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
 from tusd_py.ops.shutdown import call_on_exit_signals
@@ -88,7 +89,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
-    except (ValueError, TypeError, OSError) as error:
+        load_stages(settings.pipeline or "")
+    except (ValueError, TypeError, OSError, ImportError, AttributeError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)

@@ -20,6 +20,9 @@ from tusd_py.events.models import (
     CreatedEvent,
     Event,
     ExpiredEvent,
+    FailedEvent,
+    ProcessedEvent,
+    ProcessingEvent,
     ProgressEvent,
     TerminatedEvent,
     utc_timestamp,
@@ -84,10 +87,33 @@ class EventPublisher:
             if meter.last_emitted_offset != info.offset:
                 self._emit(ProgressEvent, info, now, "uploading", self._progress_message(info))
             self._emit(CompletedEvent, info, now, "completed", "upload complete")
+        elif kind in ("processing", "processed", "failed"):
+            self._emit_processing(kind, info, now)
         elif kind in ("terminated", "expired"):
             cls = TerminatedEvent if kind == "terminated" else ExpiredEvent
             self._emit(cls, info, now, kind, f"upload {kind}")
             self._meters.pop(info.id, None)
+
+    def _emit_processing(self, kind: str, info: UploadInfo, now: float) -> None:
+        state = info.processing or {}
+        stage = state.get("stage")
+        if kind == "processing":
+            progress = state.get("stage_progress")
+            message = state.get("message") or f"{stage}"
+            self._emit(ProcessingEvent, info, now, "processing", message, stage=stage or "", stage_progress=progress)
+        elif kind == "processed":
+            self._emit(ProcessedEvent, info, now, "processed", "processing finished", result=state.get("result") or {})
+        else:
+            self._emit(
+                FailedEvent,
+                info,
+                now,
+                "failed",
+                f"stage {stage} failed",
+                stage=stage,
+                error_code=state.get("error_code", "failed"),
+                error_message=state.get("error_message", ""),
+            )
 
     def _emit_later(self, info: UploadInfo, meter: ProgressMeter, now: float) -> None:
         """Throttle's trailing edge: where an upload stopped is reported once the interval allows, unless a
@@ -210,7 +236,13 @@ class EventPublisher:
         assert event.batch is not None
         await self.batch_state(event.batch, event.owner)  # make sure files that came before are counted
         key = batch_topic(event.owner, event.batch)
-        file_state = {"completed": "finished", "terminated": "failed", "expired": "failed", "failed": "failed"}
+        file_state = {
+            "completed": "finished",
+            "processed": "finished",
+            "terminated": "failed",
+            "expired": "failed",
+            "failed": "failed",
+        }
         file = file_of(info, file_state.get(event.type.value, "uploading"))
         state = await self.batches.record(key, event.batch, info.id, file, declared_total(info))
         now = self.clock()

@@ -13,8 +13,15 @@ from tusd_py.protocol.representation import content_type, filename
 STATUSES = ("created", "uploading", "completed", "processing", "processed", "failed", "terminated", "expired")
 
 
+_PIPELINE_STATUS = {"pending": "processing", "processing": "processing", "processed": "processed", "failed": "failed"}
+
+
 def status_of(info: UploadInfo, latest: Event | None) -> str:
-    """The latest event's status when there is one; otherwise what the stored upload shows."""
+    """The pipeline's state once there is one (it is stored before it is told); else the latest event's status;
+    else what the stored upload shows."""
+    pipeline_status = _PIPELINE_STATUS.get(str((info.processing or {}).get("status")))
+    if info.is_complete and pipeline_status is not None:
+        return pipeline_status
     if latest is not None and latest.status in STATUSES and not (latest.status == "uploading" and info.is_complete):
         return latest.status
     if info.is_complete:
@@ -54,4 +61,14 @@ def upload_snapshot(
         "completed_at": utc_timestamp(info.completed_at) if info.completed_at else None,
         "expires_at": utc_timestamp(expires_at) if expires_at else None,
         "download_url": url if info.is_complete else None,
+        "processing": processing_view(info),
     }
+
+
+def processing_view(info: UploadInfo) -> dict[str, Any] | None:
+    """The pipeline's state for clients: status, the current or failed stage, its progress, result or error."""
+    state = info.processing
+    if state is None:
+        return None
+    keys = ("status", "stage", "stage_progress", "message", "result", "error_code", "error_message")
+    return {key: state[key] for key in keys if key in state}

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tusd_py.auth.principal import principal_of
+from tusd_py.hooks.models import RequestOrigin
 from tusd_py.http.download import download_response
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.concat import format_concat
@@ -66,9 +67,15 @@ class TusRoutes:
         if creation.concat is not None and creation.concat.is_final:
             partial_ids = [self.urls.upload_id_from_url(request, url) for url in creation.concat.partial_urls]
         body = parse_append(headers, offset=0) if has_offset_body(headers) else None
+        origin = origin_of(request)
         try:
             info = await self.service.create(
-                creation, partial_ids=partial_ids, body=body, receive=request.receive, principal=principal_of(request)
+                creation,
+                partial_ids=partial_ids,
+                body=body,
+                receive=request.receive,
+                principal=principal_of(request),
+                origin=origin,
             )
         except TusError as error:
             created = error.details.get("created_upload_id")
@@ -76,7 +83,9 @@ class TusRoutes:
                 error.headers["Location"] = self.urls.upload_url(request, created)
             raise
         location = self.urls.upload_url(request, info.id)
-        return Response(status_code=201, headers={"Location": location, **self._state_headers(info)})
+        return Response(
+            status_code=201, headers={**origin.response_headers, "Location": location, **self._state_headers(info)}
+        )
 
     async def head(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
@@ -90,14 +99,18 @@ class TusRoutes:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         upload_id = self._upload_id(request)
-        info = await self.service.append(upload_id, parse_append(headers), request.receive, principal_of(request))
-        return Response(status_code=204, headers=self._state_headers(info))
+        origin = origin_of(request)
+        info = await self.service.append(
+            upload_id, parse_append(headers), request.receive, principal_of(request), origin
+        )
+        return Response(status_code=204, headers={**origin.response_headers, **self._state_headers(info)})
 
     async def delete(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
-        await self.service.terminate(self._upload_id(request), principal_of(request))
-        return Response(status_code=204)
+        origin = origin_of(request)
+        await self.service.terminate(self._upload_id(request), principal_of(request), origin)
+        return Response(status_code=204, headers=origin.response_headers)
 
     async def download(self, request: Request) -> Response:
         info = await self.service.load(self._upload_id(request), principal_of(request))
@@ -133,3 +146,19 @@ class TusRoutes:
             partial_urls = [self.urls.upload_url(request, p) for p in info.partial_uploads or []]
             headers["Upload-Concat"] = format_concat(info.is_final, partial_urls)
         return headers
+
+
+def origin_of(request: Request) -> RequestOrigin:
+    """The request as hooks are told of it (tusd's HTTPRequest: method, URI, remote address, headers)."""
+    scope = request.scope
+    query = scope.get("query_string", b"")
+    root, path = scope.get("root_path", ""), scope["path"]
+    path = path if path.startswith(root) else root + path  # ASGI paths include the mount path; be sure of it
+    uri = path + ("?" + query.decode("latin-1") if query else "")
+    client = scope.get("client")
+    return RequestOrigin(
+        method=request.method,
+        uri=uri,
+        remote_addr=f"{client[0]}:{client[1]}" if client else "",
+        headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+    )

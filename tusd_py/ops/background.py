@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
+from tusd_py.hooks.pipeline import Pipeline
+from tusd_py.hooks.runner import Hooks
 from tusd_py.uploads.service import UploadService
 
 log = logging.getLogger("tusd_py.ops")
@@ -27,12 +29,16 @@ class Background:
         connections: ConnectionManager | None = None,
         listeners: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
         close: Callable[[], Awaitable[None]] | None = None,
+        pipeline: Pipeline | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.service = service
         self.publisher = publisher
         self.connections = connections
         self.listeners = listeners or []  # long-running loops, e.g. Redis subscriptions
         self.close = close
+        self.pipeline = pipeline
+        self.hooks = hooks
         self.sweep_interval = sweep_interval
         self._started: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -46,6 +52,8 @@ class Background:
         self.publisher.start()
         self._tasks += [asyncio.create_task(listen()) for listen in self.listeners]
         await self.service.start()
+        if self.pipeline is not None:
+            await self.pipeline.start()
         if self.sweep_interval:
             self._tasks.append(asyncio.create_task(self._sweep_forever(self.sweep_interval)))
 
@@ -75,6 +83,10 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.pipeline is not None:
+            await self.pipeline.stop()  # an interrupted stage runs again after the restart: it is still pending
+        if self.hooks is not None:
+            await self.hooks.close()
         if self.close is not None:
             await self.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -21,6 +22,7 @@ class UploadInfo:
     completed_at: float | None = None
     owner: str | None = None
     storage: dict[str, str] = field(default_factory=dict)
+    processing: dict[str, Any] | None = None  # the pipeline's state: status, stage, result or error
 
     @property
     def is_deferred(self) -> bool:

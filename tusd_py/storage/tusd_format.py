@@ -20,6 +20,8 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         extra["completed_at"] = info.completed_at
     if info.owner is not None:
         extra["owner"] = info.owner
+    if info.processing is not None:
+        extra["processing"] = info.processing
     return {
         "ID": info.id,
         "Size": info.size if info.size is not None else 0,
@@ -53,5 +55,6 @@ def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> Uploa
         created_at=float(extra.get("created_at", fallback_created_at)),
         completed_at=extra.get("completed_at"),
         owner=extra.get("owner"),
+        processing=extra.get("processing"),
         storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from starlette.types import Receive
 
 from tusd_py.auth.principal import Principal, authorize
+from tusd_py.hooks.models import HookResponse, HookType, RequestOrigin
+from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
 from tusd_py.protocol.checksum import checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
 from tusd_py.protocol.errors import TusError, upload_gone
-from tusd_py.protocol.ids import new_upload_id
+from tusd_py.protocol.ids import is_valid_upload_id, new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
@@ -40,7 +42,12 @@ class UploadListener(Protocol):
 
 
 # What a listener can be told: "created", "progress" (bytes reached storage during a request),
-# "received" (a request ended; with the bytes it stored), "completed", "terminated" and "expired".
+# "received" (a request ended; with the bytes it stored), "completed", "terminated", "expired", and from the
+# pipeline "processing", "processed" and "failed" (the details in `info.processing`).
+
+
+class ProcessingQueue(Protocol):
+    def enqueue(self, upload_id: str) -> None: ...
 
 
 class UploadService:
@@ -62,6 +69,8 @@ class UploadService:
         self.listeners: list[UploadListener] = []
         self._transfers: set[Transfer] = set()
         self.concat_index = concat_index or MemoryConcatIndex()  # final uploads waiting for their partials
+        self.hooks: Hooks | None = None
+        self.pipeline: ProcessingQueue | None = None  # told of every completed upload
 
     async def start(self) -> None:
         """Rebuild the index of final uploads still waiting for their partials, and finish those now ready."""
@@ -122,10 +131,11 @@ class UploadService:
         body: AppendRequest | None = None,
         receive: Receive | None = None,
         principal: Principal | None = None,
+        origin: RequestOrigin | None = None,
     ) -> UploadInfo:
         """Create an upload; with `body`, store the request's bytes too (creation-with-upload)."""
         if request.concat is not None and request.concat.is_final:
-            return await self._create_final(request, partial_ids or [], principal)
+            return await self._create_final(request, partial_ids or [], principal, origin)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
         now = self.clock()
         info = UploadInfo(
@@ -139,10 +149,11 @@ class UploadService:
             updated_at=now,
         )
         plan = plan_append(info, body, max_size=self.limits.max_size) if body is not None else None
+        await self._pre_create(info, origin)
         await self.store.create(info)
-        self._tell("created", info)
+        self._created(info, origin)
         if info.is_complete:
-            await self._complete(info)
+            await self._complete(info, origin)
         if plan is None or body is None or receive is None:
             return info
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
@@ -150,7 +161,7 @@ class UploadService:
             async with holding(
                 self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
             ) as lock:
-                await self._receive(info, body, plan.limit, transfer, lock)
+                await self._receive(info, body, plan.limit, transfer, lock, origin)
         except TusError as error:
             error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
             raise
@@ -158,7 +169,11 @@ class UploadService:
         return info
 
     async def _create_final(
-        self, request: CreationRequest, partial_ids: list[str], principal: Principal | None
+        self,
+        request: CreationRequest,
+        partial_ids: list[str],
+        principal: Principal | None,
+        origin: RequestOrigin | None,
     ) -> UploadInfo:
         self._require(Capability.CONCATENATION, True, "concatenation")
         partials = [await self.load(partial_id, principal) for partial_id in partial_ids]
@@ -192,15 +207,55 @@ class UploadService:
             created_at=now,
             updated_at=now,
         )
+        await self._pre_create(info, origin)
         await self.store.create(info)
-        self._tell("created", info)
+        self._created(info, origin)
         await self.concat_index.watch(info.id, info.partial_uploads or [])
         return await self._assemble_when_ready(info.id) or info
+
+    async def _pre_create(self, info: UploadInfo, origin: RequestOrigin | None) -> None:
+        """The pre-create hook may refuse the upload, or choose its id and metadata."""
+        if self.hooks is None or not self.hooks.wants(HookType.PRE_CREATE):
+            return
+        proposed = replace(info, id="", metadata=dict(info.metadata))
+        answer = await self.hooks.decide(HookType.PRE_CREATE, proposed, origin)
+        if answer.reject_upload:
+            raise hook_refusal(HookType.PRE_CREATE, answer, "upload_rejected", "the upload was refused")
+        change = answer.change_file_info
+        if change is not None and change.metadata is not None:
+            info.metadata = dict(change.metadata)
+            info.raw_metadata = None  # HEAD now describes the metadata the hook chose
+        if change is not None and change.id is not None:
+            await self._check_new_id(change.id)
+            info.id = change.id
+
+    async def _check_new_id(self, upload_id: str) -> None:
+        if not is_valid_upload_id(upload_id):
+            raise hook_failed(
+                HookType.PRE_CREATE, ValueError(f"ChangeFileInfo.ID {upload_id[:200]!r} is not a valid id")
+            )
+        try:
+            await self.store.get_info(upload_id)
+        except TusError as error:
+            if error.status == 404:
+                return
+            raise
+        raise hook_failed(HookType.PRE_CREATE, ValueError(f"ChangeFileInfo.ID {upload_id!r} is already taken"))
+
+    def _created(self, info: UploadInfo, origin: RequestOrigin | None) -> None:
+        self._tell("created", info)
+        if self.hooks is not None:
+            self.hooks.notify(HookType.POST_CREATE, info, origin)
 
     # -- appending -------------------------------------------------------------------------------
 
     async def append(
-        self, upload_id: str, request: AppendRequest, receive: Receive, principal: Principal | None = None
+        self,
+        upload_id: str,
+        request: AppendRequest,
+        receive: Receive,
+        principal: Principal | None = None,
+        origin: RequestOrigin | None = None,
     ) -> UploadInfo:
         if principal is not None:
             await self.load(upload_id, principal)  # 403 before a stranger's PATCH may interrupt the owner's
@@ -214,12 +269,18 @@ class UploadService:
                 self._require(Capability.DEFERRED_LENGTH, True, "creation-defer-length")
                 assert isinstance(self.store, LengthDeferrer)
                 await self.store.declare_length(info, plan.declare_length)
-            await self._receive(info, request, plan.limit, transfer, lock)
+            await self._receive(info, request, plan.limit, transfer, lock, origin)
         await self._after_completion(info)
         return info
 
     async def _receive(
-        self, info: UploadInfo, request: AppendRequest, limit: int | None, transfer: Transfer, lock: Lock
+        self,
+        info: UploadInfo,
+        request: AppendRequest,
+        limit: int | None,
+        transfer: Transfer,
+        lock: Lock,
+        origin: RequestOrigin | None,
     ) -> None:
         """Copy the body into the upload, then turn how the copy ended into the answer."""
         checksum = request.checksum
@@ -227,9 +288,18 @@ class UploadService:
             self._require(Capability.STAGED_APPEND, True, "checksum")
         start = info.offset
 
+        stopped_by: list[HookResponse] = []
+
+        def hook_answered(answer: HookResponse) -> None:
+            if answer.stop_upload and not stopped_by:
+                stopped_by.append(answer)
+                transfer.stop(StopReason.HOOK_STOPPED)
+
         def stored(written: int) -> None:
             info.offset = start + written
             self._tell("progress", info)
+            if self.hooks is not None:
+                self.hooks.received(info, origin, hook_answered)
 
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
         appender = self.store.open_appender(
@@ -254,8 +324,11 @@ class UploadService:
             if kept:
                 info.updated_at = self.clock()
                 self._tell("received", info, kept)
+        if stopped_by:
+            await self._remove(info, "terminated")  # as tusd does: a stopped upload is gone
+            raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
         if info.is_complete:
-            await self._complete(info)
+            await self._complete(info, origin)
         if checksum is not None and transfer.ended_cleanly and not verified:
             raise checksum_mismatch(checksum)
         self._raise_for_ending(info, transfer)
@@ -308,10 +381,20 @@ class UploadService:
 
     # -- completion and concatenation -------------------------------------------------------------
 
-    async def _complete(self, info: UploadInfo) -> None:
+    async def _complete(self, info: UploadInfo, origin: RequestOrigin | None = None) -> None:
         info.completed_at = self.clock()
+        if self.pipeline is not None:
+            info.processing = {"status": "pending"}  # saved with the completion, so a restart still runs it
         await self.store.save_info(info)
         self._tell("completed", info)
+        try:
+            if self.hooks is not None and self.hooks.wants(HookType.PRE_FINISH):
+                await self.hooks.decide(HookType.PRE_FINISH, info, origin)
+        finally:
+            if self.pipeline is not None:
+                self.pipeline.enqueue(info.id)
+        if self.hooks is not None:
+            self.hooks.notify(HookType.POST_FINISH, info, origin)
 
     async def _after_completion(self, info: UploadInfo) -> None:
         """With the upload's own lock released: finish the final uploads that were waiting on it."""
@@ -348,14 +431,24 @@ class UploadService:
 
     # -- termination -----------------------------------------------------------------------------
 
-    async def terminate(self, upload_id: str, principal: Principal | None = None) -> None:
+    async def terminate(
+        self, upload_id: str, principal: Principal | None = None, origin: RequestOrigin | None = None
+    ) -> None:
         self._require(Capability.TERMINATION, True, "termination")
         if principal is not None:
             await self.load(upload_id, principal)
         assert isinstance(self.store, Terminater)
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
             info = await self.load(upload_id)
+            if self.hooks is not None and self.hooks.wants(HookType.PRE_TERMINATE):
+                answer = await self.hooks.decide(HookType.PRE_TERMINATE, info, origin)
+                if answer.reject_termination:
+                    raise hook_refusal(
+                        HookType.PRE_TERMINATE, answer, "termination_rejected", "the termination was refused"
+                    )
             await self._remove(info, "terminated")
+        if self.hooks is not None:
+            self.hooks.notify(HookType.POST_TERMINATE, info, origin)
 
     async def _remove(self, info: UploadInfo, kind: str) -> None:
         assert isinstance(self.store, Terminater)
@@ -392,6 +485,28 @@ class UploadService:
                 return 1
         except TusError:
             return 0
+
+    # -- the pipeline's bookkeeping ------------------------------------------------------------------
+
+    async def record_processing(self, upload_id: str, state: dict[str, Any] | None) -> UploadInfo | None:
+        """Store the pipeline's state of an upload (None: just read it) and tell listeners; None once it is gone."""
+        try:
+            async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, interrupt=False):
+                info = await self.store.get_info(upload_id)
+                if state is not None:
+                    info.processing = state
+                    await self.store.save_info(info)
+        except TusError as error:
+            if error.status == 404:
+                return None
+            raise
+        if state is not None:
+            self.tell_processing(info)
+        return info
+
+    def tell_processing(self, info: UploadInfo) -> None:
+        status = (info.processing or {}).get("status")
+        self._tell(status if status in ("processed", "failed") else "processing", info)
 
     def _require(self, capability: Capability, needed: bool, extension: str) -> None:
         if needed and capability not in self.store.capabilities:

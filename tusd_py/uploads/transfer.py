@@ -15,6 +15,7 @@ class StopReason(StrEnum):
     INTERRUPTED = "interrupted"  # another request on the same upload asked for the lock
     TIMEOUT = "timeout"  # no byte arrived for the network timeout
     SHUTDOWN = "shutdown"  # the server is stopping
+    HOOK_STOPPED = "hook_stopped"  # a post-receive hook answered StopUpload
     LOCK_LOST = "lock_lost"  # the upload's lock could not be kept: writing on would be unsafe
 
 

@@ -1,0 +1,141 @@
+"""Where hooks are delivered: Python callables, an HTTP endpoint (tusd's JSON), executables in a directory."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from tusd_py.hooks.models import HookFailed, HookRequest, HookResponse, HookType
+
+log = logging.getLogger("tusd_py.hooks")
+
+PythonHook = Callable[[HookRequest], "HookResponse | Awaitable[HookResponse | None] | None"]
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+class HookHandler(Protocol):
+    def handles(self, hook: HookType) -> bool: ...
+
+    async def __call__(self, request: HookRequest) -> HookResponse: ...
+
+
+class PythonHooks:
+    """Callables given to `create_app(hooks={"pre-create": fn, ...})`, sync (run in a thread) or async."""
+
+    def __init__(self, hooks: Mapping[str | HookType, PythonHook]) -> None:
+        self.hooks = {HookType(name): hook for name, hook in hooks.items()}
+
+    def handles(self, hook: HookType) -> bool:
+        return hook in self.hooks
+
+    async def __call__(self, request: HookRequest) -> HookResponse:
+        hook = self.hooks[request.type]
+        if inspect.iscoroutinefunction(hook):
+            answer = await hook(request)
+        else:
+            answer = await asyncio.to_thread(hook, request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        if answer is not None and not isinstance(answer, HookResponse):
+            raise HookFailed(f"the {request.type} hook returned {type(answer).__name__}, not a HookResponse")
+        return answer or HookResponse()
+
+
+class HttpHooks:
+    """POSTs each hook request to one endpoint, as tusd's HTTP hooks do; retries network errors and 5xx."""
+
+    def __init__(self, url: str, *, timeout: float, retries: int, backoff: float, enabled: frozenset[HookType]):
+        self.url = url
+        self.retries = retries
+        self.backoff = backoff
+        self.enabled = enabled
+        self.client = httpx.AsyncClient(timeout=timeout)
+
+    def handles(self, hook: HookType) -> bool:
+        return hook in self.enabled
+
+    async def __call__(self, request: HookRequest) -> HookResponse:
+        body = request.to_bytes()
+        for attempt in range(self.retries + 1):
+            try:
+                answer = await self.client.post(self.url, content=body, headers={"Content-Type": "application/json"})
+            except httpx.HTTPError as error:
+                problem = f"{type(error).__name__}: {error}"
+            else:
+                if answer.status_code < 500:
+                    return _read_http_answer(request.type, answer)
+                problem = f"status {answer.status_code}"
+            if attempt < self.retries:
+                delay = self.backoff * 2**attempt * (0.5 + random.random() / 2)
+                log.warning("%s hook to %s failed (%s); retry in %.1fs", request.type, self.url, problem, delay)
+                await asyncio.sleep(delay)
+        raise HookFailed(f"the {request.type} hook endpoint failed {self.retries + 1} times; last: {problem}")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def _read_http_answer(hook: HookType, answer: httpx.Response) -> HookResponse:
+    if not 200 <= answer.status_code < 300:
+        raise HookFailed(f"the {hook} hook endpoint answered {answer.status_code}")
+    if len(answer.content) > MAX_RESPONSE_BYTES:
+        raise HookFailed(f"the {hook} hook's response is larger than {MAX_RESPONSE_BYTES} bytes")
+    if not answer.content.strip():
+        return HookResponse()
+    if answer.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HookFailed(f"the {hook} hook's response is not application/json")
+    return HookResponse.from_text(answer.content)
+
+
+class FileHooks:
+    """Runs `<directory>/<hook name>` when it exists: the request as JSON on stdin, the response read from stdout."""
+
+    def __init__(self, directory: Path, *, timeout: float, enabled: frozenset[HookType]) -> None:
+        self.directory = directory
+        self.timeout = timeout
+        self.enabled = enabled
+
+    def _program(self, hook: HookType) -> Path | None:
+        path = self.directory / hook.value
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+
+    def handles(self, hook: HookType) -> bool:
+        return hook in self.enabled and self._program(hook) is not None
+
+    async def __call__(self, request: HookRequest) -> HookResponse:
+        program = self._program(request.type)
+        if program is None:
+            return HookResponse()
+        info = request.upload
+        env = {
+            **os.environ,
+            "TUS_ID": info.id,
+            "TUS_OFFSET": str(info.offset),
+            "TUS_SIZE": str(info.size if info.size is not None else ""),
+        }
+        process = await asyncio.create_subprocess_exec(
+            str(program),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        try:
+            stdout, stderr = await asyncio.wait_for(process.communicate(request.to_bytes()), self.timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise HookFailed(f"the {request.type} hook ran longer than {self.timeout:g}s and was killed") from None
+        if stderr:
+            log.info("%s hook said: %s", request.type, stderr.decode(errors="replace").strip()[:2000])
+        if process.returncode != 0:
+            raise HookFailed(f"the {request.type} hook exited with status {process.returncode}")
+        return HookResponse.from_text(stdout)

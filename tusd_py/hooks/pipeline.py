@@ -1,0 +1,201 @@
+"""The processing pipeline: named async stages that run after an upload completes, reported as events."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tusd_py.protocol.errors import TusError
+from tusd_py.protocol.info import UploadInfo
+
+if TYPE_CHECKING:
+    from tusd_py.uploads.service import UploadService
+
+log = logging.getLogger("tusd_py.pipeline")
+
+StageFunction = Callable[["StageContext"], Awaitable[dict[str, Any] | None]]
+PENDING, PROCESSING, PROCESSED, FAILED = "pending", "processing", "processed", "failed"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step: `run(context)` does the work and returns what it found (JSON-able), or None."""
+
+    name: str
+    run: StageFunction
+
+
+@dataclass
+class StageContext:
+    """What a stage gets: the finished upload, where its bytes are, what earlier stages returned."""
+
+    upload: UploadInfo
+    path: Path
+    results: dict[str, Any]
+    stage: str
+    _report: Callable[[float, str], None] = field(repr=False)
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Tell watchers how far this stage is (0 to 1). Cheap: throttled before it becomes an event."""
+        self._report(min(1.0, max(0.0, fraction)), message)
+
+
+def load_stages(spec: str) -> list[Stage]:
+    """Stages from settings: `name=package.module:function,…` (the name defaults to the function's)."""
+    stages = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, target = item.rpartition("=")
+        module_name, _, attribute = target.partition(":")
+        if not module_name or not attribute:
+            raise ValueError(f"pipeline stage {item!r}: expected [name=]module:function")
+        function = getattr(importlib.import_module(module_name), attribute)
+        if not inspect.iscoroutinefunction(function):
+            raise ValueError(f"pipeline stage {item!r}: {target} is not an async function")
+        stages.append(Stage(name or attribute, function))
+    return stages
+
+
+class Pipeline:
+    """Runs the stages for each completed upload, at most `concurrency` uploads at a time.
+
+    Work to do is recorded in the upload's own info (status `pending`), so it survives a restart: every
+    instance looks for such uploads when it starts and every `rescan_interval` after. A `processing:<id>` lock
+    makes sure only one instance runs an upload's stages."""
+
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        *,
+        concurrency: int = 2,
+        report_interval: float = 0.5,
+        rescan_interval: float = 60.0,
+    ) -> None:
+        if not stages:
+            raise ValueError("a pipeline needs at least one stage")
+        self.stages = list(stages)
+        self.concurrency = max(1, concurrency)
+        self.report_interval = report_interval
+        self.rescan_interval = rescan_interval
+        self.service: UploadService | None = None
+        self.path_of: Callable[[str], Path] = Path
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def attach(self, service: UploadService, path_of: Callable[[str], Path]) -> None:
+        """Run for this service's completed uploads; `path_of(id)` is where an upload's bytes are."""
+        self.service = service
+        self.path_of = path_of
+        service.pipeline = self
+
+    def enqueue(self, upload_id: str) -> None:
+        if upload_id not in self._queued:
+            self._queued.add(upload_id)
+            self._queue.put_nowait(upload_id)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._work()) for _ in range(self.concurrency)]
+        self._tasks.append(loop.create_task(self._rescan_forever()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def rescan(self) -> int:
+        """Queue every completed upload whose processing is pending or was cut off; returns how many."""
+        assert self.service is not None
+        found = 0
+        async for info in self.service.store.iter_infos():
+            if info.is_complete and (info.processing or {}).get("status") in (PENDING, PROCESSING):
+                self.enqueue(info.id)
+                found += 1
+        return found
+
+    async def _rescan_forever(self) -> None:
+        while True:
+            try:
+                await self.rescan()
+            except Exception:
+                log.exception("looking for pending processing failed")
+            await asyncio.sleep(self.rescan_interval)
+
+    async def _work(self) -> None:
+        while True:
+            upload_id = await self._queue.get()
+            try:
+                await self.process(upload_id)
+            except Exception:
+                log.exception("processing %s failed unexpectedly", upload_id)
+            finally:
+                self._queued.discard(upload_id)
+
+    async def process(self, upload_id: str) -> None:
+        """Run every stage for one upload, unless another instance is running them or they already ran."""
+        service = self.service
+        assert service is not None
+        try:
+            lock = await service.locker.acquire(f"processing:{upload_id}", timeout=0, interrupt=False)
+        except TusError:
+            return  # another instance has it; its lock expires if that instance dies, and a rescan retries
+        try:
+            info = await service.record_processing(upload_id, None)
+            if info is None or (info.processing or {}).get("status") not in (PENDING, PROCESSING):
+                return
+            await self._run_stages(service, info)
+        finally:
+            await lock.release()
+
+    async def _run_stages(self, service: UploadService, info: UploadInfo) -> None:
+        results: dict[str, Any] = {}
+        path = self.path_of(info.id)
+        for stage in self.stages:
+            state = {"status": PROCESSING, "stage": stage.name, "stage_progress": 0.0, "message": f"{stage.name}"}
+            current = await service.record_processing(info.id, state)
+            if current is None:
+                return  # the upload was removed meanwhile
+            reporter = _Reporter(service, current, state, self.report_interval)
+            context = StageContext(current, path, dict(results), stage.name, reporter)
+            try:
+                results[stage.name] = await stage.run(context)
+            except Exception as error:
+                log.warning("stage %s failed for %s: %s", stage.name, info.id, error)
+                await service.record_processing(
+                    info.id,
+                    {
+                        "status": FAILED,
+                        "stage": stage.name,
+                        "error_code": "stage_failed",
+                        "error_message": f"{type(error).__name__}: {error}"[:1000],
+                    },
+                )
+                return
+        await service.record_processing(info.id, {"status": PROCESSED, "result": results})
+
+
+class _Reporter:
+    """A stage's progress reports, turned into `processing` events at most once per interval (the last one kept)."""
+
+    def __init__(self, service: UploadService, info: UploadInfo, state: dict[str, Any], interval: float) -> None:
+        self.service = service
+        self.info = info
+        self.state = state
+        self.interval = interval
+        self.last = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval and fraction < 1.0:
+            return
+        self.last = now
+        self.info.processing = {**self.state, "stage_progress": round(fraction, 4), "message": message or ""}
+        self.service.tell_processing(self.info)
