@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.storage.tusd_format import tusd_upload
 
 
 class HookType(StrEnum):
@@ -64,17 +65,7 @@ class HookRequest:
         return {
             "Type": self.type.value,
             "Event": {
-                "Upload": {
-                    "ID": info.id,
-                    "Size": info.size if info.size is not None else 0,
-                    "SizeIsDeferred": info.size is None,
-                    "Offset": info.offset,
-                    "MetaData": dict(info.metadata),
-                    "IsPartial": info.is_partial,
-                    "IsFinal": info.is_final,
-                    "PartialUploads": list(info.partial_uploads) if info.partial_uploads is not None else None,
-                    "Storage": dict(self.storage) or None,
-                },
+                "Upload": tusd_upload(info, dict(self.storage) or None),
                 "HTTPRequest": {
                     "Method": origin.method if origin else "",
                     "URI": origin.uri if origin else "",

@@ -22,6 +22,11 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         extra["owner"] = info.owner
     if info.processing is not None:
         extra["processing"] = info.processing
+    return {**tusd_upload(info, dict(info.storage)), EXTRA_KEY: extra}
+
+
+def tusd_upload(info: UploadInfo, storage: dict[str, str] | None) -> dict[str, Any]:
+    """An upload as tusd describes it, in its `.info` files and in its hook requests alike."""
     return {
         "ID": info.id,
         "Size": info.size if info.size is not None else 0,
@@ -31,8 +36,7 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         "IsPartial": info.is_partial,
         "IsFinal": info.is_final,
         "PartialUploads": list(info.partial_uploads) if info.partial_uploads is not None else None,
-        "Storage": dict(info.storage),
-        EXTRA_KEY: extra,
+        "Storage": storage,
     }
 
 
