@@ -86,6 +86,7 @@ class Settings:
     shutdown_timeout: float = setting(
         10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
     )
+    demo: bool = setting(False, "serve the browser demo page at /demo/ (and redirect / there)", "bool")
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 
@@ -103,6 +104,8 @@ class Settings:
             raise ValueError("auth must be none, api-key or jwt")
         if self.log_format not in ("text", "json"):
             raise ValueError("log_format must be text or json")
+        if self.demo and self.base_path.startswith("/demo/"):
+            raise ValueError("demo: the page lives at /demo/; choose another base_path")
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
 

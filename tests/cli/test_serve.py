@@ -50,6 +50,7 @@ SAMPLES = {
     "rate_limit": ("20", 20.0),
     "rate_burst": ("10", 10),
     "max_metadata_size": ("4KiB", 4096),
+    "demo": ("yes", True),
 }
 
 
