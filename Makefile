@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
+DEMO_DIR := tusd_py/demo
 
-.PHONY: run test lint bench install clean system-deps
+.PHONY: run demo test lint bench install clean system-deps
 
 run: $(VENV)/.installed
 	$(BIN)/tusd-py serve
 
-test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed system-deps
+# The browser demo page at http://127.0.0.1:1080/demo/ (tus-js-client comes from npm, pinned by the lock file).
+demo: $(VENV)/.installed $(DEMO_DIR)/node_modules/.installed
+	@echo "demo page: http://127.0.0.1:$${TUSD_PY_PORT:-1080}/demo/"
+	$(BIN)/tusd-py serve --demo true
+
+test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(DEMO_DIR)/node_modules/.installed system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
@@ -37,6 +43,11 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# tus-js-client's browser bundle, which the demo page serves from here (never from a CDN).
+$(DEMO_DIR)/node_modules/.installed: $(DEMO_DIR)/package.json $(DEMO_DIR)/package-lock.json
+	npm ci --prefix $(DEMO_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Programs the suite drives for real: chromium (browser tests) and nginx (the reverse-proxy test).
 # Installed from Debian's packages when missing and when we may (root); otherwise those tests say why they skip.
 SYSTEM_PROGRAMS := chromium nginx
@@ -51,4 +62,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules data
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(DEMO_DIR)/node_modules data

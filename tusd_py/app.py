@@ -14,6 +14,7 @@ from starlette.routing import Route
 from tusd_py.auth.middleware import AuthMiddleware
 from tusd_py.auth.principal import Authenticator
 from tusd_py.auth.setup import authenticator_from
+from tusd_py.demo import DemoPage
 from tusd_py.events.bus import EventBus, LocalEventBus
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
@@ -172,6 +173,12 @@ def create_app(
             Middleware(ProtocolHeadersMiddleware),
             Middleware(
                 CORSMiddleware, origins=settings.cors_origins, allow_credentials=settings.cors_allow_credentials
+            ),
+            # The demo page holds no data and must load before a browser can send credentials: ahead of auth.
+            *(
+                [Middleware(DemoPage, base_path=settings.base_path, auth_scheme=auth[1] if auth else None)]
+                if settings.demo
+                else []
             ),
             *(
                 [

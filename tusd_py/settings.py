@@ -125,6 +125,7 @@ class Settings:
         None, "processing stages run after each upload completes: name=module:function,…", "str", True
     )
     pipeline_concurrency: int = setting(2, "uploads processed at the same time", "int")
+    demo: bool = setting(False, "serve the browser demo page at /demo/ (and redirect / there)", "bool")
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 
@@ -145,6 +146,8 @@ class Settings:
         unknown = set(self.enabled_hooks()) - set(ALL_HOOKS)
         if unknown:
             raise ValueError(f"unknown hooks in hooks_enabled_events: {', '.join(sorted(unknown))}")
+        if self.demo and self.base_path.startswith("/demo/"):
+            raise ValueError("demo: the page lives at /demo/; choose another base_path")
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
 

@@ -62,6 +62,7 @@ SAMPLES = {
     "hooks_progress_interval": ("2s", 2.0),
     "pipeline": ("digests=examples.pipeline.stages:digests", "digests=examples.pipeline.stages:digests"),
     "pipeline_concurrency": ("4", 4),
+    "demo": ("yes", True),
 }
 
 

@@ -29,12 +29,14 @@ class LiveServer:
         *args: str,
         base_path: str = "/files/",
         env: dict[str, str] | None = None,
+        module: str = "tusd_py",
     ) -> None:
         self.upload_dir = upload_dir
         self.log_path = log_path
         self.args = list(args)
         self.base_path = base_path
         self.env = env or {}
+        self.module = module  # run as `python -m <module> serve …`: a test may wrap the real command
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -48,7 +50,7 @@ class LiveServer:
 
     def start(self, timeout: float = 20.0) -> None:
         command = [
-            sys.executable, "-m", "tusd_py", "serve",
+            sys.executable, "-m", self.module, "serve",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--upload-dir", str(self.upload_dir), "--base-path", self.base_path,
             *self.args,

@@ -29,7 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         env = ENV_PREFIX + f.name.upper()
         help_text = f"{f.metadata['help']} (default: {format_value(f.name, f.default)}; env {env})"
-        parser.add_argument(flag, dest=f.name, metavar=f.metadata["kind"].upper(), help=help_text, default=None)
+        if f.metadata["kind"] == "bool":  # `--demo` alone means true; `--demo false` still reads
+            parser.add_argument(
+                flag, dest=f.name, metavar="BOOL", help=help_text, default=None, nargs="?", const="true"
+            )
+        else:
+            parser.add_argument(flag, dest=f.name, metavar=f.metadata["kind"].upper(), help=help_text, default=None)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
