@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from tusd_py.auth.principal import Principal, authorize, principal_of
 from tusd_py.events.batches import batch_topic
 from tusd_py.events.bus import EventBus, Subscriber
 from tusd_py.events.connections import ConnectionManager
-from tusd_py.events.models import CompletedEvent, Event, utc_timestamp
+from tusd_py.events.models import CompletedEvent, Event, FailedEvent, ProcessedEvent, utc_timestamp
 from tusd_py.events.publisher import EventPublisher, percentage
 from tusd_py.events.streams import StreamFollower
 from tusd_py.protocol.errors import TusError, upload_not_found
@@ -44,6 +45,15 @@ def _since(connection: Request | WebSocket) -> int | None:
     if not text.isdigit() or len(text) > 20:
         raise TusError(400, "invalid_since", "since / Last-Event-ID must be the seq of an event", {"since": text[:30]})
     return int(text)
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """What one stream follows: its bus topics, the stream whose `seq` it resumes from, what it starts with."""
+
+    topics: list[str]
+    stream_key: str | None  # None: several streams (multiplexed), resumed each by its own `seq`
+    backlog: Callable[[int | None], Awaitable[list[Event]]]
 
 
 def sse_frame(event: Event) -> bytes:
@@ -96,21 +106,8 @@ class EventRoutes:
                 return backlog  # it ended while the client was away: the backlog holds the end
             raise
         if not backlog and since is None and info.is_complete:
-            backlog = [self._completed_from_store(info)]  # no history (e.g. after a restart): say where it stands
+            backlog = [_where_it_stands(info)]  # no history (e.g. after a restart): say where it stands
         return backlog
-
-    def _completed_from_store(self, info: UploadInfo) -> Event:
-        return CompletedEvent(
-            upload_id=info.id,
-            seq=0,
-            timestamp=utc_timestamp(info.completed_at or info.updated_at),
-            status="completed",
-            offset=info.offset,
-            length=info.size,
-            percentage=percentage(info.offset, info.size),
-            message="upload complete",
-            owner=info.owner,
-        )
 
     async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
         state = await self.publisher.batch_state(batch, owner)
@@ -120,35 +117,27 @@ class EventRoutes:
 
     # -- per-upload and per-batch streams ----------------------------------------------------------------
 
+    def _upload_source(self, connection: Request | WebSocket) -> StreamSource:
+        upload_id, principal = connection.path_params["upload_id"], principal_of(connection)
+        stream = f"upload:{upload_id}"
+        return StreamSource([stream], stream, lambda since: self._upload_backlog(upload_id, since, principal))
+
+    def _batch_source(self, connection: Request | WebSocket) -> StreamSource:
+        batch, owner = connection.path_params["batch"], owner_of(connection)
+        topic = batch_topic(owner, batch)
+        return StreamSource([topic], topic, lambda since: self._batch_backlog(batch, since, owner))
+
     async def ws_upload(self, websocket: WebSocket) -> None:
-        upload_id = websocket.path_params["upload_id"]
-        principal = principal_of(websocket)
-        await self._ws_stream(
-            websocket,
-            [f"upload:{upload_id}"],
-            f"upload:{upload_id}",
-            lambda since: self._upload_backlog(upload_id, since, principal),
-        )
+        await self._ws_stream(websocket, self._upload_source(websocket))
 
     async def ws_batch(self, websocket: WebSocket) -> None:
-        batch, owner = websocket.path_params["batch"], owner_of(websocket)
-        topic = batch_topic(owner, batch)
-        await self._ws_stream(websocket, [topic], topic, lambda since: self._batch_backlog(batch, since, owner))
+        await self._ws_stream(websocket, self._batch_source(websocket))
 
     async def sse_upload(self, request: Request) -> Response:
-        upload_id = request.path_params["upload_id"]
-        principal = principal_of(request)
-        return await self._sse_stream(
-            request,
-            [f"upload:{upload_id}"],
-            f"upload:{upload_id}",
-            lambda since: self._upload_backlog(upload_id, since, principal),
-        )
+        return await self._sse_stream(request, self._upload_source(request))
 
     async def sse_batch(self, request: Request) -> Response:
-        batch, owner = request.path_params["batch"], owner_of(request)
-        topic = batch_topic(owner, batch)
-        return await self._sse_stream(request, [topic], topic, lambda since: self._batch_backlog(batch, since, owner))
+        return await self._sse_stream(request, self._batch_source(request))
 
     async def batch_summary(self, request: Request) -> Response:
         batch = request.path_params["batch"]
@@ -157,23 +146,23 @@ class EventRoutes:
             raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
         return JSONResponse(state.summary())
 
-    async def _ws_stream(self, websocket: WebSocket, topics: list[str], stream_key: str, start: Any) -> None:
+    async def _ws_stream(self, websocket: WebSocket, source: StreamSource) -> None:
         owner = owner_of(websocket)
         await websocket.accept()
         refusal = self.connections.admit(owner)
         if refusal is not None:
             await websocket.close(refusal.close_code, refusal.reason)
             return
-        subscriber = self.connections.open(owner, topics)
+        subscriber = self.connections.open(owner, source.topics)
         try:
             try:
-                backlog = await start(_since(websocket))
+                backlog = await source.backlog(_since(websocket))
             except TusError as error:
                 code = CLOSE_NOT_FOUND if error.status in (404, 410) else CLOSE_BAD_REQUEST
                 await websocket.send_text(json.dumps({"type": "error", **error.body()}))
                 await websocket.close(code, error.message[:120])
                 return
-            events = self.follower.follow(subscriber, stream_key, backlog)
+            events = self.follower.follow(subscriber, source.stream_key, backlog)
             sender = asyncio.ensure_future(self._send_all(websocket, events))
             receiver = asyncio.ensure_future(_drain(websocket))
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -192,20 +181,20 @@ class EventRoutes:
         async for event in events:
             await websocket.send_text(event.to_json())
 
-    async def _sse_stream(self, request: Request, topics: list[str], stream_key: str | None, start: Any) -> Response:
+    async def _sse_stream(self, request: Request, source: StreamSource) -> Response:
         owner = owner_of(request)
         refusal = self.connections.admit(owner)
         if refusal is not None:
             raise refusal.as_error()
         since = _since(request)
-        subscriber = self.connections.open(owner, topics)
+        subscriber = self.connections.open(owner, source.topics)
         try:
-            backlog = await start(since)
+            backlog = await source.backlog(since)
         except BaseException:
             self.connections.close(subscriber)
             raise
         return StreamingResponse(
-            self._sse_body(subscriber, stream_key, backlog),
+            self._sse_body(subscriber, source.stream_key, backlog),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -259,7 +248,7 @@ class EventRoutes:
             missed += [e for b in batches for e in await self._batch_backlog(b, since, owner)]
             return sorted({(e.stream_key, e.seq): e for e in missed}.values(), key=lambda e: e.seq)
 
-        return await self._sse_stream(request, topics, None, backlog)
+        return await self._sse_stream(request, StreamSource(topics, None, backlog))
 
     async def _check_upload(self, upload_id: str, principal: Principal | None) -> None:
         if not is_valid_upload_id(upload_id):
@@ -371,3 +360,31 @@ async def _drain(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+
+
+def _where_it_stands(info: UploadInfo) -> Event:
+    """A finished upload's state as an event, from its info: processed or failed by the pipeline, else completed."""
+    state = info.processing or {}
+    common: dict[str, Any] = dict(
+        upload_id=info.id,
+        seq=0,
+        timestamp=utc_timestamp(info.completed_at or info.updated_at),
+        offset=info.offset,
+        length=info.size,
+        percentage=percentage(info.offset, info.size),
+        owner=info.owner,
+    )
+    if state.get("status") == "processed":
+        return ProcessedEvent(
+            **common, status="processed", message="processing finished", result=state.get("result") or {}
+        )
+    if state.get("status") == "failed":
+        return FailedEvent(
+            **common,
+            status="failed",
+            message=f"stage {state.get('stage')} failed",
+            stage=state.get("stage"),
+            error_code=state.get("error_code", "failed"),
+            error_message=state.get("error_message", ""),
+        )
+    return CompletedEvent(**common, status="completed", message="upload complete")
