@@ -17,6 +17,9 @@ T = TypeVar("T")
 # 409: the offset moved (re-HEAD and go on); 423: another request holds the upload; 429: rate limited;
 # 460: checksum mismatch (the bytes were damaged on the way); 5xx: the server or a proxy is in trouble.
 RETRYABLE_STATUSES = frozenset({409, 423, 429, 460})
+# Answers that say the request changed nothing, so the offset is still known: no HEAD needed before retrying
+# (and a HEAD after a 429 would only spend the request budget the retry needs).
+OFFSET_UNCHANGED = frozenset({423, 429, 460})
 LONGEST_RETRY_AFTER = 300.0
 
 

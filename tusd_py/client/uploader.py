@@ -20,7 +20,7 @@ from tusd_py.client.errors import ClientError, RetriesExhausted, TransientError,
 from tusd_py.client.file_source import Pacer, checksum_header, read_range
 from tusd_py.client.fingerprint import FileIdentity, fingerprint
 from tusd_py.client.parts import Part, split
-from tusd_py.client.retry import RetryPolicy, with_retries
+from tusd_py.client.retry import OFFSET_UNCHANGED, RetryPolicy, with_retries
 from tusd_py.client.transport import TusTransport
 from tusd_py.client.url_store import StoredUpload, URLStore
 
@@ -259,8 +259,9 @@ class Uploader:
         return parts
 
     async def _send_part(self, path: Path, part: Part, index: int, progress: FileProgress) -> None:
-        """PATCH the part chunk by chunk. After a transient failure: wait, HEAD for the real offset, go on from there.
-        The failure count starts again whenever the upload moved forward, so a long upload survives many drops."""
+        """PATCH the part chunk by chunk. After a transient failure: wait, HEAD for the real offset (unless the answer
+        said nothing changed), go on from there. The failure count starts again whenever the upload moved forward,
+        so a long upload survives many drops."""
         policy = self.options.retry
         failures = 0
         while not part.done:
@@ -275,6 +276,8 @@ class Uploader:
                 wait = policy.delay(failures, error.retry_after)
                 self.listener.retrying(path, error, wait)
                 await asyncio.sleep(wait)
+                if error.status in OFFSET_UNCHANGED:
+                    continue
                 remote = await self._retrying(path, lambda: self.transport.head(part.url))
                 if remote.offset > part.offset:
                     failures = 0
