@@ -66,7 +66,15 @@ async def server_offset(url: str) -> int:
     return int(response.headers["upload-offset"])
 
 
-async def interrupted_upload(options: UploadOptions, store: URLStore, source: Path) -> tuple[str, int]:
+def stored_bytes(upload_dir: Path, url: str) -> int:
+    """The size of the upload's data file: its offset, read without a HEAD (which would end the PATCH in flight)."""
+    path = upload_dir / url.rstrip("/").rsplit("/", 1)[-1]
+    return path.stat().st_size if path.exists() else 0
+
+
+async def interrupted_upload(
+    options: UploadOptions, store: URLStore, source: Path, upload_dir: Path
+) -> tuple[str, int]:
     """Start uploading `source` slowly, cancel it once the server holds some of it: a run that died midway.
     Returns the recorded upload URL and the server's offset after the cancellation."""
     slow = replace(options, chunk_size=128 * 1024, rate_limit=1024 * 1024)
@@ -76,7 +84,7 @@ async def interrupted_upload(options: UploadOptions, store: URLStore, source: Pa
         url = store.entries()[0].urls[0]
 
         async def some_bytes_arrived() -> bool:
-            return await server_offset(url) > 0
+            return stored_bytes(upload_dir, url) > 0
 
         await eventually(some_bytes_arrived)
         running.cancel()

@@ -98,7 +98,7 @@ async def test_a_recorded_upload_resumes_from_the_servers_offset(
 ) -> None:
     source = make_file(tmp_path, "half.bin", 2 * MiB)
     options = UploadOptions(shared_live_server.endpoint, chunk_size=MiB)
-    url, offset = await interrupted_upload(options, store, source)
+    url, offset = await interrupted_upload(options, store, source, shared_live_server.upload_dir)
     assert 0 < offset < 2 * MiB
     async with Uploader(options, store=store, listener=listener) as uploader:
         result = await uploader.upload(source)
@@ -113,7 +113,7 @@ async def test_a_recorded_upload_the_server_no_longer_has_starts_again(
 ) -> None:
     source = make_file(tmp_path, "gone.bin", MiB)
     options = UploadOptions(shared_live_server.endpoint)
-    url, _ = await interrupted_upload(options, store, source)
+    url, _ = await interrupted_upload(options, store, source, shared_live_server.upload_dir)
     assert httpx.delete(url, headers=tus.TUS).status_code == 204
     async with Uploader(options, store=store, listener=listener) as uploader:
         result = await uploader.upload(source)
@@ -124,7 +124,7 @@ async def test_a_recorded_upload_the_server_no_longer_has_starts_again(
 async def test_a_changed_file_is_a_new_upload(shared_live_server: LiveServer, tmp_path: Path, store: URLStore) -> None:
     source = make_file(tmp_path, "edited.txt", MiB)
     options = UploadOptions(shared_live_server.endpoint)
-    url, _ = await interrupted_upload(options, store, source)
+    url, _ = await interrupted_upload(options, store, source, shared_live_server.upload_dir)
     source.write_bytes(b"a different text")
     async with Uploader(options, store=store) as uploader:
         result = await uploader.upload(source)

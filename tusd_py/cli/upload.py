@@ -184,10 +184,16 @@ class Report(UploadListener):
 
 
 class JsonReport(Report):
-    """One JSON object a line on stdout, one per file (see docs/cli.md)."""
+    """One JSON object a line on stdout, one per file (see docs/cli.md); retries and notices on stderr."""
 
     def show(self, result: UploadResult) -> None:
         print(json.dumps(result.as_dict()), flush=True)
+
+    def retrying(self, path: Path | None, error: TransientError, wait: float) -> None:
+        self.problem(f"{f'{path}: ' if path else ''}{error.message}; retrying in {wait:.1f}s")
+
+    def notice(self, path: Path, message: str) -> None:
+        self.problem(f"{path}: {message}")
 
 
 class QuietReport(Report):
@@ -232,7 +238,7 @@ class ProgressReport(Report):
         self.progress.stop()
 
     def say(self, text: str) -> None:
-        self.progress.console.print(text)
+        self.progress.console.print(text, soft_wrap=True)  # a URL stays whole on one line, to copy or to grep
 
     def problem(self, message: str) -> None:
         self.say(f"[red]{escape(message)}[/red]")
