@@ -13,6 +13,7 @@ from tests.support import tus
 from tests.support.live_server import LiveServer
 from tests.support.waiting import wait_until
 from tusd_py.cli.main import main
+from tusd_py.cli.watch import describe, outcome_of
 
 SLOW = ["--chunk-size", "64KiB", "--limit-rate", "512KiB"]
 
@@ -94,3 +95,23 @@ def test_the_watch_reconnects_after_a_server_crash_and_sees_the_end(
     tus.patch(url, 1000, b"y" * 1000).raise_for_status()
     assert watcher.wait() == 0
     assert " completed " in watcher.lines[-1]
+
+
+def test_a_batch_with_failed_files_ends_with_exit_1_and_bad_endings_too() -> None:
+    assert outcome_of({"type": "completed"}) == 0
+    assert outcome_of({"type": "processed"}) == 0
+    assert outcome_of({"type": "batch-completed", "failed": 0}) == 0
+    assert outcome_of({"type": "batch-completed", "failed": 1}) == 1
+    for ending in ("terminated", "expired", "failed"):
+        assert outcome_of({"type": ending}) == 1
+    assert outcome_of(None) == 1  # the stream ended before any event
+
+
+def test_an_event_line_shows_percentage_speed_eta_stage_and_message() -> None:
+    line = describe(
+        {"type": "processing", "timestamp": "2026-11-22T05:45:00.607Z", "percentage": 12.5,
+         "bytes_per_second": 3 * 2**20, "eta_seconds": 65, "stage": "thumbnail", "filename": "photo.jpg",
+         "message": "making a thumbnail"}
+    )  # fmt: skip
+    assert line.split() == ["05:45:00", "processing", "12.50%", "3.0", "MiB/s", "ETA", "1m05s", "stage", "thumbnail",
+                            "photo.jpg", "—", "making", "a", "thumbnail"]  # fmt: skip
