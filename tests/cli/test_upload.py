@@ -11,7 +11,8 @@ import pytest
 from tests.cli.conftest import MiB, json_lines, make_file, run_cli
 from tests.interop.stored_upload import StoredUpload, sha256
 from tests.support.live_server import LiveServer, free_port
-from tusd_py.cli.main import main
+from tusd_py.cli.main import build_parser, main
+from tusd_py.cli.upload import request_headers
 
 
 def run_here(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -155,3 +156,19 @@ def test_a_refused_file_exits_1_with_the_servers_reason(
     code, out, _ = run_here(capsys, *upload_args(api_key_server, tmp_path / "store.json", source), "--api-key", "bad")
     assert code == 1
     assert "✗" in out and "theirs.bin: create: 401" in out
+
+
+def test_credentials_and_extra_headers_become_request_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUSD_PY_TOKEN", "t0k3n")
+    args = build_parser().parse_args(
+        ["upload", "f", "--api-key", "k1", "--header", "X-Trace: abc", "--header", "X-Empty:"]
+    )
+    assert request_headers(args) == {
+        "X-API-Key": "k1", "Authorization": "Bearer t0k3n", "X-Trace": "abc", "X-Empty": "",
+    }  # fmt: skip
+
+
+def test_a_header_without_a_colon_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = make_file(tmp_path, "data.bin", 10)
+    code, _, err = run_here(capsys, "upload", source, "--endpoint", "http://127.0.0.1:1/files/", "--header", "oops")
+    assert code == 2 and "--header 'oops': write it as NAME:VALUE" in err
