@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -188,3 +189,23 @@ async def test_a_follower_connected_throughout_and_a_reconnecting_one_see_the_sa
     await steady_task
 
     assert first.events + middle.events + last.events == steady.events
+
+
+async def test_a_reconnect_with_since_after_a_restart_lost_the_history_gets_where_the_upload_stands(
+    tmp_path: Path, http: httpx.AsyncClient
+) -> None:
+    server = LiveServer(tmp_path / "uploads", tmp_path / "server.log")
+    server.upload_dir.mkdir()
+    server.start()
+    try:
+        url = await create(http, server, 30)
+        first = await follow_ws(ws_url(server, events_path(url)), stop_after=is_type("created"))
+        assert (await patch(http, url, 0, payload(30))).status_code == 204
+        server.restart()  # a single process keeps its event history in memory: the restart forgets it
+
+        again = await follow_ws(ws_url(server, events_path(url) + f"?since={first.events[-1]['seq']}"))
+    finally:
+        server.stop()
+
+    assert [e["type"] for e in again.events] == ["completed"]
+    assert again.close_code == 1000

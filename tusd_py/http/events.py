@@ -105,8 +105,10 @@ class EventRoutes:
             if error.status == 410 and backlog:
                 return backlog  # it ended while the client was away: the backlog holds the end
             raise
-        if not backlog and since is None and info.is_complete:
-            backlog = [_where_it_stands(info)]  # no history (e.g. after a restart): say where it stands
+        if not backlog and info.is_complete:
+            # Nothing in history to start from (none kept, or lost in a restart): say where the upload stands,
+            # so a finished stream still ends, with since as without.
+            backlog = [_where_it_stands(info)]
         return backlog
 
     async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
