@@ -98,7 +98,9 @@ def test_optional_limits_can_be_switched_off() -> None:
 
 
 def test_help_documents_every_setting_with_its_default() -> None:
-    result = subprocess.run([sys.executable, "-m", "tusd_py", "serve", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tusd_py", "serve", "--help"], capture_output=True, text=True, check=True
+    )
     text = " ".join(result.stdout.split())
     for f in settings_fields():
         assert "--" + f.name.replace("_", "-") in text

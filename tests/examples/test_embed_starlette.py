@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 
-async def test_the_starlette_example_serves_tus_under_its_mount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_starlette_example_serves_tus_under_its_mount(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     example = importlib.import_module("examples.embed_starlette")
     transport = httpx.ASGITransport(app=example.app)

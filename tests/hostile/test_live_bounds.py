@@ -84,7 +84,11 @@ def test_a_url_longer_than_the_head_bound_is_refused_with_431(server: LiveServer
 
 
 def test_headers_just_under_the_bound_are_served(server: LiveServer) -> None:
-    head = b"GET /files/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: alice-key\r\nConnection: close\r\nCookie: " + b"a" * 60000 + b"\r\n\r\n"
+    head = (
+        b"GET /files/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: alice-key\r\nConnection: close\r\nCookie: "
+        + b"a" * 60000
+        + b"\r\n\r\n"
+    )
 
     assert answer_to(server, head).startswith(b"HTTP/1.1 200 ")
 
@@ -98,21 +102,32 @@ def test_a_request_that_is_not_http_gets_a_json_400(server: LiveServer) -> None:
 def test_the_head_bound_follows_the_max_header_size_setting(tmp_path: Path) -> None:
     server = start(tmp_path, "--max-header-size", "2KiB")
     try:
-        small = answer_to(server, b"GET /files/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 1500 + b"\r\n\r\n")
-        large = answer_to(server, b"GET /files/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 2100 + b"\r\n\r\n")
+        small = answer_to(
+            server, b"GET /files/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 1500 + b"\r\n\r\n"
+        )
+        large = answer_to(
+            server, b"GET /files/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 2100 + b"\r\n\r\n"
+        )
     finally:
         server.stop()
 
     assert small.startswith(b"HTTP/1.1 200 ")
     assert status_and_body(large) == (
         431,
-        {"error_code": "headers_too_large", "error_message": "the request line and headers exceed 2048 bytes",
-         "details": {"limit": 2048}},
+        {
+            "error_code": "headers_too_large",
+            "error_message": "the request line and headers exceed 2048 bytes",
+            "details": {"limit": 2048},
+        },
     )
 
 
 def test_a_request_with_ordinary_headers_is_served(server: LiveServer) -> None:
-    head = b"GET /files/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: alice-key\r\nConnection: close\r\nCookie: " + b"a" * 4096 + b"\r\n\r\n"
+    head = (
+        b"GET /files/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: alice-key\r\nConnection: close\r\nCookie: "
+        + b"a" * 4096
+        + b"\r\n\r\n"
+    )
 
     assert answer_to(server, head).startswith(b"HTTP/1.1 200 ")
 

@@ -125,7 +125,9 @@ async def test_the_upload_is_stored_in_tusd_layout(tus: TusClient) -> None:
 
 
 async def test_metadata_pairs_are_stored_decoded(tus: TusClient) -> None:
-    url = await tus.new_upload(5, metadata="filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,filetype YXBwbGljYXRpb24vcGRm")
+    url = await tus.new_upload(
+        5, metadata="filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,filetype YXBwbGljYXRpb24vcGRm"
+    )
 
     assert tus.stored_info(url)["MetaData"] == {
         "filename": "world_domination_plan.pdf",
@@ -176,7 +178,9 @@ INVALID_METADATA = {
 async def test_invalid_metadata_is_400(tus: TusClient, metadata: str) -> None:
     response = await tus.http.post(
         tus.endpoint,
-        headers=raw_headers(("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", metadata.encode("latin-1"))),
+        headers=raw_headers(
+            ("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", metadata.encode("latin-1"))
+        ),
     )
 
     assert_error(response, 400)

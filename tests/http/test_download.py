@@ -13,11 +13,10 @@ import pytest
 
 from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error
-from tests.support.waiting import eventually
 from tests.support import tus as live_tus
 from tests.support.live_server import LiveServer
 from tests.support.raw_http import RawRequest
-from tests.support.waiting import wait_until
+from tests.support.waiting import eventually, wait_until
 from tusd_py.protocol.metadata import format_metadata
 
 DATA = bytes(range(256)) * 4  # 1,024 bytes in which every offset is recognisable

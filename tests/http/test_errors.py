@@ -120,8 +120,26 @@ header_values = st.binary(max_size=60).map(lambda raw: bytes(b for b in raw if b
 tus_header_sets = st.dictionaries(st.sampled_from(TUS_HEADERS), header_values, max_size=5)
 # Pieces of URLs a final upload might name, well-formed or not.
 url_pieces = st.sampled_from(
-    [b"http://testserver", b"https://elsewhere.example", b"http://[", b"http://[::1]", b"//", b"/files/", b"/files",
-     b"/", b"..", b"%2e%2e", b"?q=1", b"#frag", b":99999", b"@", b"0123456789abcdef", b"events", b".info", b" "]
+    [
+        b"http://testserver",
+        b"https://elsewhere.example",
+        b"http://[",
+        b"http://[::1]",
+        b"//",
+        b"/files/",
+        b"/files",
+        b"/",
+        b"..",
+        b"%2e%2e",
+        b"?q=1",
+        b"#frag",
+        b":99999",
+        b"@",
+        b"0123456789abcdef",
+        b"events",
+        b".info",
+        b" ",
+    ]
 )
 concat_urls = st.lists(st.one_of(url_pieces, header_values), max_size=6).map(b"".join)
 sensible_values = {
@@ -162,7 +180,9 @@ async def _hostile_exchange(
         await tus.aclose()
 
 
-def exchange_with_a_fresh_server(method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
+def exchange_with_a_fresh_server(
+    method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> None:
     with tempfile.TemporaryDirectory() as directory:
         responses = asyncio.run(_hostile_exchange(Path(directory) / "uploads", method, target, headers, body))
 
@@ -185,7 +205,9 @@ def test_no_request_produces_a_server_error(request: tuple[str, str, list[tuple[
 @FUZZ
 @given(concat=concat_urls)
 def test_no_upload_concat_final_value_produces_a_server_error(concat: bytes) -> None:
-    exchange_with_a_fresh_server("POST", "collection", [(b"Tus-Resumable", b"1.0.0"), (b"Upload-Concat", b"final;" + concat)])
+    exchange_with_a_fresh_server(
+        "POST", "collection", [(b"Tus-Resumable", b"1.0.0"), (b"Upload-Concat", b"final;" + concat)]
+    )
 
 
 @FUZZ

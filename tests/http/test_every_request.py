@@ -93,7 +93,9 @@ async def test_every_response_carries_tus_resumable(tus: TusClient, exchange: Ex
 
 
 @pytest.mark.parametrize("version", [None, "0.2.2", "1.0", "2.0.0", ""])
-async def test_post_without_the_right_tus_resumable_is_412_with_tus_version(tus: TusClient, version: str | None) -> None:
+async def test_post_without_the_right_tus_resumable_is_412_with_tus_version(
+    tus: TusClient, version: str | None
+) -> None:
     headers = {"Upload-Length": "5"} | ({"Tus-Resumable": version} if version is not None else {})
 
     response = await tus.http.post(tus.endpoint, headers=headers)
@@ -121,9 +123,7 @@ async def test_head_without_tus_resumable_is_412(tus: TusClient) -> None:
 async def test_patch_without_tus_resumable_is_412_and_stores_nothing(tus: TusClient) -> None:
     url = await tus.new_upload(5)
 
-    response = await tus.http.patch(
-        url, headers={"Upload-Offset": "0", "Content-Type": OFFSET_STREAM}, content=b"abc"
-    )
+    response = await tus.http.patch(url, headers={"Upload-Offset": "0", "Content-Type": OFFSET_STREAM}, content=b"abc")
 
     assert_error(response, 412)
     assert response.headers["Tus-Version"] == "1.0.0"
@@ -252,4 +252,3 @@ async def test_get_overridden_to_options_answers_discovery(tus: TusClient) -> No
 
     assert response.status_code == 200
     assert response.headers["Tus-Version"] == "1.0.0"
-

@@ -27,7 +27,10 @@ def tus_headers(**fields: str | int) -> dict[str, str]:
 
 def raw_headers(*pairs: tuple[str, str | bytes]) -> list[tuple[bytes, bytes]]:
     """Headers exactly as given: repeated names kept, values as any bytes."""
-    return [(name.encode("latin-1"), value if isinstance(value, bytes) else value.encode("latin-1")) for name, value in pairs]
+    return [
+        (name.encode("latin-1"), value if isinstance(value, bytes) else value.encode("latin-1"))
+        for name, value in pairs
+    ]
 
 
 def upload_id_of(url: str) -> str:

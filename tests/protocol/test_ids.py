@@ -23,7 +23,23 @@ def test_letters_digits_dash_and_underscore_are_valid(candidate: str) -> None:
 
 @pytest.mark.parametrize(
     "candidate",
-    ["", ".", "..", "../etc", "a/b", "a.info", ".hidden", "-a", "_a", "a b", "a%2f", "events", "batches", "upload", "x" * 129],
+    [
+        "",
+        ".",
+        "..",
+        "../etc",
+        "a/b",
+        "a.info",
+        ".hidden",
+        "-a",
+        "_a",
+        "a b",
+        "a%2f",
+        "events",
+        "batches",
+        "upload",
+        "x" * 129,
+    ],
 )
 def test_paths_dots_reserved_names_and_long_ids_are_invalid(candidate: str) -> None:
     assert not is_valid_upload_id(candidate)

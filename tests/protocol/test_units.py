@@ -11,7 +11,16 @@ from tusd_py.units import format_duration, format_size, parse_duration, parse_si
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("15m", 900), ("24h", 86400), ("7d", 604800), ("250ms", 0.25), ("10", 10), ("1.5h", 5400), ("2H", 7200)],
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("24h", 86400),
+        ("7d", 604800),
+        ("250ms", 0.25),
+        ("10", 10),
+        ("1.5h", 5400),
+        ("2H", 7200),
+    ],
 )
 def test_durations_read_as_seconds(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)

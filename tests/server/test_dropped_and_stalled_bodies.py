@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 

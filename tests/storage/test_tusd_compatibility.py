@@ -96,7 +96,9 @@ async def test_a_tusd_final_upload_reports_its_partials(client: httpx.AsyncClien
     write_tusd_upload(upload_dir, TUSD_ID, b"abcd", Size=4, IsFinal=True, PartialUploads=parts)
     head = await client.head(f"/files/{TUSD_ID}", headers=TUS)
     assert head.headers["upload-offset"] == "4"
-    assert head.headers["upload-concat"] == f"final;http://testserver/files/{parts[0]} http://testserver/files/{parts[1]}"
+    assert (
+        head.headers["upload-concat"] == f"final;http://testserver/files/{parts[0]} http://testserver/files/{parts[1]}"
+    )
 
 
 async def test_uploads_written_here_read_as_tusd_expects(client: httpx.AsyncClient, upload_dir: Path) -> None:
@@ -127,10 +129,19 @@ async def test_a_final_upload_written_here_names_partials_by_id(client: httpx.As
     ids = []
     for data in (b"ab", b"cd"):
         created = await client.post(
-            "/files/", headers={**TUS, "Upload-Length": "2", "Upload-Concat": "partial", "Content-Type": "application/offset+octet-stream"}, content=data
+            "/files/",
+            headers={
+                **TUS,
+                "Upload-Length": "2",
+                "Upload-Concat": "partial",
+                "Content-Type": "application/offset+octet-stream",
+            },
+            content=data,
         )
         ids.append(created.headers["location"].rsplit("/", 1)[1])
-    final = await client.post("/files/", headers={**TUS, "Upload-Concat": "final;" + " ".join(f"/files/{i}" for i in ids)})
+    final = await client.post(
+        "/files/", headers={**TUS, "Upload-Concat": "final;" + " ".join(f"/files/{i}" for i in ids)}
+    )
     final_id = final.headers["location"].rsplit("/", 1)[1]
     info = json.loads((upload_dir / f"{final_id}.info").read_text())
     assert info["IsFinal"] is True

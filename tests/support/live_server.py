@@ -50,16 +50,24 @@ class LiveServer:
 
     def start(self, timeout: float = 20.0) -> None:
         command = [
-            sys.executable, "-m", self.module, "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--upload-dir", str(self.upload_dir), "--base-path", self.base_path,
+            sys.executable,
+            "-m",
+            self.module,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--upload-dir",
+            str(self.upload_dir),
+            "--base-path",
+            self.base_path,
             *self.args,
         ]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
