@@ -43,6 +43,7 @@ class FileAppender:
         self._on_written = on_written
         self._buffer = bytearray()
         self._in_flight: asyncio.Future[int] | None = None
+        self._counted: asyncio.Future[int] | None = None  # the last block whose bytes `written` includes
         self._loop = asyncio.get_running_loop()
         self._handoff_lock = asyncio.Lock()  # one hand-off at a time keeps blocks in order
         self._timer: asyncio.TimerHandle | None = None
@@ -75,10 +76,13 @@ class FileAppender:
             self._in_flight.add_done_callback(self._block_written)
 
     def _block_written(self, in_flight: asyncio.Future[int]) -> None:
-        if not in_flight.cancelled() and in_flight.exception() is None:
-            self.written += in_flight.result()
-            if self._on_written is not None:
-                self._on_written(self.written)
+        """Count a finished block once: from its done-callback, or from `_settle` if that runs first."""
+        if in_flight is self._counted or in_flight.cancelled() or in_flight.exception() is not None:
+            return
+        self._counted = in_flight
+        self.written += in_flight.result()
+        if self._on_written is not None:
+            self._on_written(self.written)
 
     async def _settle(self) -> None:
         """Wait for the block in flight. Shielded: a cancelled request must not lose a block mid-write."""
@@ -86,6 +90,8 @@ class FileAppender:
             return
         in_flight = self._in_flight
         await asyncio.shield(in_flight)
+        # A future that finished in this turn of the loop has not run its done-callbacks yet: count it here.
+        self._block_written(in_flight)
         if self._in_flight is in_flight:
             self._in_flight = None
 
