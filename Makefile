@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
+PEERS_VENV := benchmarks/.venv-peers
+BENCH_ARGS ?=
 
 .PHONY: run test lint bench install clean system-deps
 
@@ -17,6 +19,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy tusd_py
 
 install: $(VENV)/.installed
+
+# The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
+bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tusd_py needs Python 3.11 or newer")'
@@ -37,6 +43,13 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# tuspyserver, the benchmark's Python peer, in a venv of its own so its pins never touch .venv.
+$(PEERS_VENV)/.installed: benchmarks/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/pip install -q -r benchmarks/peers/requirements.txt
+	touch $@
+
 # Programs the suite drives for real: chromium (browser tests) and nginx (the reverse-proxy test).
 # Installed from Debian's packages when missing and when we may (root); otherwise those tests say why they skip.
 SYSTEM_PROGRAMS := chromium nginx
@@ -51,4 +64,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules data
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(PEERS_VENV) data
