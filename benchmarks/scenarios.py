@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from benchmarks.clients import BenchError, Body, NotPossible, TusClient
 from benchmarks.crowd import SubscriberCrowd, latencies_ms, percentile
-from benchmarks.memory import RssPoller, reset_peak, status_kib
+from benchmarks.procfs import RssPoller, cpu_seconds, reset_peak, status_kib
 from benchmarks.servers import TUSD_PY, RunningServer, ServerKind
 
 MiB = 2**20
@@ -96,21 +96,26 @@ def mib_per_second(count: int, seconds: float) -> float:
 
 class SinglePatch(Scenario):
     key = "single"
-    figures = (Figure("single_patch", "one upload, one PATCH", "MiB/s", "higher"),)
+    figures = (
+        Figure("single_patch", "one upload, one PATCH", "MiB/s", "higher"),
+        Figure("single_patch_cpu", "server CPU time for it", "s/GiB", "lower"),
+    )
 
     def describe(self, sizes: Sizes) -> str:
-        return f"one {sizes.upload // MiB} MiB upload in one PATCH"
+        return f"one {sizes.upload // MiB} MiB upload in one PATCH; also the server's CPU time (all threads) per GiB"
 
     def measure(self, context: Context, server: RunningServer) -> dict[str, Outcome]:
         size = context.sizes.upload
         with TusClient(server.endpoint) as client:
             path = client.create(size)
+            cpu_before = cpu_seconds(server.pid)
             started = time.perf_counter()
             offset = client.patch(path, 0, context.body(size))
             elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(server.pid) - cpu_before
         if offset != size:
             raise BenchError(f"the PATCH ended at offset {offset}, not {size}")
-        return {"single_patch": mib_per_second(size, elapsed)}
+        return {"single_patch": mib_per_second(size, elapsed), "single_patch_cpu": cpu / (size / GiB)}
 
 
 class ChunkedPatches(Scenario):

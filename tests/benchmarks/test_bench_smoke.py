@@ -34,7 +34,7 @@ def test_every_figure_has_a_number_for_tusd_py(quick_run: tuple[dict[str, Any], 
     document, _ = quick_run
     keys = [f["key"] for f in document["figures"]]
     assert keys == [
-        "single_patch", "chunked_patch", "parallel_uploads", "creates", "peak_rss",
+        "single_patch", "single_patch_cpu", "chunked_patch", "parallel_uploads", "creates", "peak_rss",
         "download_full", "download_range", "event_latency_p50", "event_latency_p99",
     ]  # fmt: skip
     for entry in document["figures"]:

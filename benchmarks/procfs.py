@@ -1,9 +1,18 @@
-"""A server's resident memory, from /proc: its high-water mark (VmHWM) and a VmRSS poller as a cross-check."""
+"""A server process as /proc shows it: resident memory (VmHWM, a VmRSS poller) and CPU time."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process, all its threads, so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime and stime: fields 14 and 15 of stat
 
 
 def status_kib(pid: int, field: str) -> int:
