@@ -20,11 +20,13 @@ class Results:
     figures: list[Figure] = field(default_factory=list)
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     missing: dict[str, dict[str, str]] = field(default_factory=dict)  # figure → server → why n/a
+    failures: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # figure → server → failed runs
 
     def add_figure(self, figure: Figure) -> None:
         self.figures.append(figure)
         self.samples[figure.key] = {}
         self.missing[figure.key] = {}
+        self.failures[figure.key] = {}
 
     def add_sample(self, figure: str, server: ServerKind, value: float) -> None:
         self.samples[figure].setdefault(server.key, []).append(value)
@@ -32,6 +34,10 @@ class Results:
     def mark_missing(self, figure: str, server: ServerKind, reason: str) -> None:
         self.samples[figure].pop(server.key, None)
         self.missing[figure].setdefault(server.key, reason)
+
+    def note_failure(self, figure: str, server: ServerKind, reason: str) -> None:
+        """A run that broke: the samples of the other runs stay, and the table says what happened."""
+        self.failures[figure].setdefault(server.key, []).append(reason)
 
     def median(self, figure: str, server: ServerKind) -> float | None:
         values = self.samples[figure].get(server.key)
@@ -111,10 +117,13 @@ def table(results: Results) -> str:
         for server in results.servers:
             value = results.median(figure.key, server)
             cell = _cell(value)
-            reason = results.missing[figure.key].get(server.key)
-            if value is None and reason:
-                number = notes.setdefault(f"{server.title}: {reason}", len(notes) + 1)
-                cell = f"n/a [{number}]"
+            reasons = results.failures[figure.key].get(server.key, [])
+            missing = results.missing[figure.key].get(server.key)
+            if value is None and missing:
+                reasons = [missing, *reasons]
+            marks = [notes.setdefault(f"{server.title}: {reason}", len(notes) + 1) for reason in reasons]
+            if marks:
+                cell += " " + "".join(f"[{mark}]" for mark in marks)
             row.append(cell)
         for other in others:
             ratio = results.advantage(figure, other)
@@ -136,10 +145,13 @@ def to_json(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
         per_server: dict[str, Any] = {}
         for server in results.servers:
             values = results.samples[figure.key].get(server.key)
+            failures = results.failures[figure.key].get(server.key)
             if values:
                 per_server[server.key] = {"median": statistics.median(values), "runs": values}
             else:
-                per_server[server.key] = {"na": results.missing[figure.key].get(server.key, "not run")}
+                per_server[server.key] = {"na": results.missing[figure.key].get(server.key) or "failed"}
+            if failures:
+                per_server[server.key]["failures"] = failures
         figures.append(
             {
                 "key": figure.key,

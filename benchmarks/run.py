@@ -10,6 +10,7 @@ import resource
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -106,27 +107,52 @@ class Bench:
             else:
                 taking_part.append(kind)
         shared: dict[str, RunningServer] = {}
+        failed: Counter[str] = Counter()
         try:
             if not scenario.fresh_server_each_run:
                 for kind in list(taking_part):
-                    try:
-                        shared[kind.key] = server = self.start(kind, scenario)
-                        scenario.prepare(context, server)
-                    except (BenchError, NotPossible, OSError) as error:
-                        self.give_up(scenario, kind, str(error))
+                    if not self.start_shared(scenario, context, kind, shared):
                         taking_part.remove(kind)
             for run in range(1, self.runs + 1):
                 for kind in list(taking_part):
-                    if not self.measure(scenario, context, kind, shared.get(kind.key), run):
+                    result = self.measure(scenario, context, kind, shared.get(kind.key), run)
+                    if result == "n/a":
                         taking_part.remove(kind)
+                    elif result == "failed":
+                        failed[kind.key] += 1
+                        # A crashed server gets one fresh start; a second failure ends its part in this scenario.
+                        restarted = failed[kind.key] < 2 and (
+                            scenario.fresh_server_each_run or self.restart_shared(scenario, context, kind, shared)
+                        )
+                        if not restarted:
+                            taking_part.remove(kind)
         finally:
             for server in shared.values():
                 self.stop(server)
 
+    def start_shared(
+        self, scenario: Scenario, context: Context, kind: ServerKind, shared: dict[str, RunningServer]
+    ) -> bool:
+        try:
+            shared[kind.key] = server = self.start(kind, scenario)
+            scenario.prepare(context, server)
+            return True
+        except NotPossible as error:
+            self.give_up(scenario, kind, str(error))
+        except (BenchError, OSError) as error:
+            self.note_failure(scenario, kind, f"start failed: {error}")
+        return False
+
+    def restart_shared(
+        self, scenario: Scenario, context: Context, kind: ServerKind, shared: dict[str, RunningServer]
+    ) -> bool:
+        self.stop(shared.pop(kind.key))
+        return self.start_shared(scenario, context, kind, shared)
+
     def measure(
         self, scenario: Scenario, context: Context, kind: ServerKind, server: RunningServer | None, run: int
-    ) -> bool:
-        """One run of one server; False when the server is out of this scenario (n/a or failed)."""
+    ) -> str:
+        """One run of one server: "ok", "n/a" (it cannot do this) or "failed" (it broke; noted)."""
         fresh = server is None
         try:
             if server is None:
@@ -134,17 +160,20 @@ class Bench:
             outcome = scenario.measure(context, server)
         except NotPossible as error:
             self.give_up(scenario, kind, str(error))
-            return False
+            return "n/a"
         except (BenchError, OSError) as error:
-            log = f"\n{server.log()}" if server is not None else ""
-            say(f"  {kind.title}: failed: {error}{log}")
-            self.give_up(scenario, kind, f"failed: {error}")
-            return False
+            log = server.log().strip()[-1500:] if server is not None else ""
+            say(f"  run {run}/{self.runs} {kind.title}: failed: {error}" + (f"\n{log}" if log else ""))
+            crash = ""
+            if server is not None and not server.alive:
+                crash = f" (the server exited with status {server.process.returncode}: {_last_error(log)})"
+            self.note_failure(scenario, kind, f"run {run} failed: {error}{crash}")
+            return "failed"
         finally:
             if server is not None:
                 if fresh:
                     self.stop(server)
-                elif scenario.clear_between_runs:
+                elif scenario.clear_between_runs and server.alive:
                     server.clear_uploads()
         shown = []
         for figure in scenario.figures:
@@ -156,12 +185,22 @@ class Bench:
                 self.results.add_sample(figure.key, kind, value)
                 shown.append(f"{figure.key} {value:,.1f} {figure.unit}")
         say(f"  run {run}/{self.runs} {kind.title}: {'; '.join(shown)}")
-        return True
+        return "ok"
+
+    def note_failure(self, scenario: Scenario, kind: ServerKind, reason: str) -> None:
+        for figure in scenario.figures:
+            self.results.note_failure(figure.key, kind, reason)
 
     def give_up(self, scenario: Scenario, kind: ServerKind, reason: str) -> None:
         for figure in scenario.figures:
             self.results.mark_missing(figure.key, kind, reason)
         say(f"  {kind.title}: n/a: {reason}")
+
+
+def _last_error(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line]
+    return (errors or ["nothing in its log"])[-1][:200]
 
 
 def machine() -> dict[str, Any]:

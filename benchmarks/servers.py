@@ -120,6 +120,10 @@ class RunningServer:
         return self.process.pid
 
     @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}{BASE_PATH}"
 
