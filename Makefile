@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 DEMO_DIR := tusd_py/demo
+PEERS_VENV := benchmarks/.venv-peers
+BENCH_ARGS ?=
 
 .PHONY: run demo test lint bench install clean system-deps
 
@@ -13,7 +15,7 @@ run: $(VENV)/.installed
 # The browser demo page at http://127.0.0.1:1080/demo/ (tus-js-client comes from npm, pinned by the lock file).
 demo: $(VENV)/.installed $(DEMO_DIR)/node_modules/.installed
 	@echo "demo page: http://127.0.0.1:$${TUSD_PY_PORT:-1080}/demo/"
-	$(BIN)/tusd-py serve --demo true
+	$(BIN)/tusd-py serve --demo
 
 test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(DEMO_DIR)/node_modules/.installed system-deps
 	$(BIN)/python -m pytest -q
@@ -23,6 +25,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy tusd_py
 
 install: $(VENV)/.installed
+
+# The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
+bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tusd_py needs Python 3.11 or newer")'
@@ -48,6 +54,13 @@ $(DEMO_DIR)/node_modules/.installed: $(DEMO_DIR)/package.json $(DEMO_DIR)/packag
 	npm ci --prefix $(DEMO_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# tuspyserver, the benchmark's Python peer, in a venv of its own so its pins never touch .venv.
+$(PEERS_VENV)/.installed: benchmarks/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/pip install -q -r benchmarks/peers/requirements.txt
+	touch $@
+
 # Programs the suite drives for real: chromium (browser tests) and nginx (the reverse-proxy test).
 # Installed from Debian's packages when missing and when we may (root); otherwise those tests say why they skip.
 SYSTEM_PROGRAMS := chromium nginx
@@ -62,4 +75,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(DEMO_DIR)/node_modules data
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(DEMO_DIR)/node_modules $(PEERS_VENV) data

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import eventually
 from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage import FileStore
+from tusd_py.storage.file import READ_CHUNK
 
 
 @pytest.fixture
@@ -94,3 +96,47 @@ async def test_info_files_are_replaced_atomically(store: FileStore) -> None:
     await store.save_info(info)
     assert (await store.get_info("u1")).metadata == {"a": "c"}
     assert sorted(p.name for p in store.directory.iterdir()) == ["u1", "u1.info"]
+
+
+async def test_a_block_of_more_chunks_than_one_writev_takes_is_written_in_order(store: FileStore) -> None:
+    info = await new_upload(store, "u1", None)
+    chunks = [os.urandom(13) for _ in range(12_000)]  # a 64 KiB block gathers ~5,000 of them: several writev calls
+    appender = store.open_appender(info)
+    for chunk in chunks:
+        await appender.write(chunk)
+    assert await appender.close() == 13 * len(chunks)
+    assert (store.directory / "u1").read_bytes() == b"".join(chunks)
+
+
+async def test_reads_come_in_order_with_a_chunk_read_ahead(store: FileStore) -> None:
+    data = os.urandom(3 * READ_CHUNK + 5)
+    info = await new_upload(store, "u1", len(data))
+    (store.directory / "u1").write_bytes(data)
+    chunks = [chunk async for chunk in store.read(info, 7, len(data) - 3)]
+    assert b"".join(chunks) == data[7:-3]
+    assert max(len(chunk) for chunk in chunks) == READ_CHUNK
+
+
+async def test_a_reader_that_stops_early_leaves_no_file_open(store: FileStore) -> None:
+    info = await new_upload(store, "u1", 3 * READ_CHUNK)
+    (store.directory / "u1").write_bytes(os.urandom(3 * READ_CHUNK))
+    data_file = str(store.directory / "u1")
+
+    def open_on_data() -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd") if _target(fd) == data_file)
+
+    reader = store.read(info, 0, 3 * READ_CHUNK)
+    assert len(await anext(reader)) == READ_CHUNK  # the second chunk is being read ahead now
+    await reader.aclose()
+
+    async def closed() -> bool:
+        return open_on_data() == 0
+
+    await eventually(closed)
+
+
+def _target(fd: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""

@@ -1,4 +1,4 @@
-"""Appending a request body to a file: large writes in a worker thread, overlapped with receiving."""
+"""Appending a request body to a file: large gathered writes in a worker thread, overlapped with receiving."""
 
 from __future__ import annotations
 
@@ -17,28 +17,45 @@ DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 MAX_HOLD_SECONDS = 0.25
 
 
+IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 1024
 StillOurs = Callable[[], bool]
 
 
-def _write_all(fd: int, block: bytes | bytearray, hasher: Hasher | None, still_ours: StillOurs | None) -> int:
+def _write_all(fd: int, pieces: list[bytes], hasher: Hasher | None, still_ours: StillOurs | None) -> int:
+    """Write the pieces in order with writev: the bytes go from the received chunks straight to the file."""
     # Checked here, in the writing thread, as late as possible: a process that was frozen past its lock's lease
     # finds out before it writes, not after.
     if still_ours is not None and not still_ours():
         raise WriteFenced
     if hasher is not None:
-        hasher.update(block)  # hashlib releases the GIL for large blocks: this thread does the work
-    view = memoryview(block)
-    while view:
-        view = view[os.write(fd, view) :]
-    return len(block)
+        for piece in pieces:
+            hasher.update(piece)  # hashlib releases the GIL for large pieces: this thread does the work
+    total = 0
+    pending: list[bytes | memoryview] = list(pieces)
+    while pending:
+        batch = pending[:IOV_MAX]
+        written = os.writev(fd, batch)
+        if written == 0:
+            raise OSError("writev wrote nothing")
+        total += written
+        done = 0
+        while done < len(batch) and written >= len(batch[done]):
+            written -= len(batch[done])
+            done += 1
+        pending = pending[done:]
+        if written:
+            pending[0] = memoryview(pending[0])[written:]  # a short write: the rest of this piece goes next
+    return total
 
 
 class FileAppender:
-    """Buffers incoming bytes into blocks; at most one block is being written while the next fills.
+    """Gathers incoming chunks into blocks; at most one block is being written while the next fills.
+
+    A block is the list of the chunks themselves, not a copy of them: the writer thread hands them to
+    writev, so each byte is copied once, into the file.
 
     `still_ours()` is asked before each block is written; once it says no, nothing more is written and
-    `write` raises `WriteFenced`.
-    """
+    `write` raises `WriteFenced`."""
 
     def __init__(
         self,
@@ -57,7 +74,8 @@ class FileAppender:
         self._hasher = hasher
         self._block_size = block_size
         self._on_written = on_written
-        self._buffer = bytearray()
+        self._pieces: list[bytes] = []
+        self._buffered = 0
         self._in_flight: asyncio.Future[int] | None = None
         self._counted: asyncio.Future[int] | None = None  # the last block whose bytes `written` includes
         self._loop = asyncio.get_running_loop()
@@ -69,26 +87,29 @@ class FileAppender:
     async def write(self, data: bytes) -> None:
         if self.fenced:
             raise WriteFenced
-        if not self._buffer and self._timer is None:
+        if not data:
+            return
+        if not self._pieces and self._timer is None:
             self._timer = self._loop.call_later(MAX_HOLD_SECONDS, self._flush_held_bytes)
-        self._buffer += data
-        if len(self._buffer) >= self._block_size:
+        self._pieces.append(data if type(data) is bytes else bytes(data))  # a mutable buffer could change
+        self._buffered += len(data)
+        if self._buffered >= self._block_size:
             await self._hand_off()
 
     def _flush_held_bytes(self) -> None:
         """A stalled or slow sender: hand over what it sent so far instead of holding it in memory."""
         self._timer = None
-        if self._buffer and not self._closed:
+        if self._pieces and not self._closed:
             self._timed_flush = self._loop.create_task(self._hand_off())
 
     async def _hand_off(self) -> None:
         async with self._handoff_lock:
             await self._settle()
             if self.fenced:
-                self._buffer = bytearray()
-            if not self._buffer:
+                self._pieces, self._buffered = [], 0
+            if not self._pieces:
                 return
-            block, self._buffer = self._buffer, bytearray()
+            block, self._pieces, self._buffered = self._pieces, [], 0
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
@@ -104,7 +125,7 @@ class FileAppender:
         self._counted = in_flight
         if isinstance(in_flight.exception(), WriteFenced):
             self.fenced = True
-            self._buffer = bytearray()
+            self._pieces, self._buffered = [], 0
         elif in_flight.exception() is None:
             self.written += in_flight.result()
             if self._on_written is not None:

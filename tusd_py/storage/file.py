@@ -19,6 +19,15 @@ from tusd_py.storage.tusd_format import info_from_json, info_to_json
 READ_CHUNK = 1024 * 1024
 
 
+def _close_after_read(fd: int) -> Callable[[asyncio.Future[bytes]], None]:
+    def close(read: asyncio.Future[bytes]) -> None:
+        if not read.cancelled():
+            read.exception()  # retrieved: an unneeded read's error is not worth a warning
+        os.close(fd)
+
+    return close
+
+
 class _StagedAppender(FileAppender):
     """Writes to a staging file; only `close(keep=True)` moves the bytes into the upload."""
 
@@ -142,20 +151,31 @@ class FileStore:
         final.offset = os.stat(target).st_size
 
     async def read(self, info: UploadInfo, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Read ahead by one chunk: the next read runs in a thread while the caller sends this chunk."""
         loop = asyncio.get_running_loop()
         fd = os.open(self.data_path(info.id), os.O_RDONLY)
+
+        def read_at(position: int) -> asyncio.Future[bytes]:
+            return loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK, stop - position), position)
+
+        ahead = read_at(start) if start < stop else None
         try:
             position = start
-            while position < stop:
-                chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK, stop - position), position)
+            while ahead is not None:
+                # Shielded: a cancelled reader must not cancel a read that a thread is still doing on `fd`.
+                chunk = await asyncio.shield(ahead)
                 if not chunk:
                     raise TusError(
                         500, "storage_error", "the upload's data ended before its length", {"upload_id": info.id}
                     )
                 position += len(chunk)
+                ahead = read_at(position) if position < stop else None
                 yield chunk
         finally:
-            os.close(fd)
+            if ahead is None:
+                os.close(fd)
+            else:  # a read still ahead (the reader stopped early): close once the thread is done with `fd`
+                ahead.add_done_callback(_close_after_read(fd))
 
     async def check_ready(self) -> None:
         if not self.directory.is_dir():

@@ -1,0 +1,187 @@
+"""The servers under test: how to start each on a free loopback port, its PID for RSS, and how to stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.clients import BenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_DIR = ROOT / "tests" / "interop" / "node"
+PEERS_VENV = ROOT / "benchmarks" / ".venv-peers"
+PEERS_APPS = ROOT / "benchmarks" / "peers"
+BASE_PATH = "/files/"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """One contender: a key for the JSON, a title for the table, and how to run it."""
+
+    key: str
+    title: str
+
+    def missing(self) -> str | None:
+        """Why this server cannot run here, or None when it can."""
+        raise NotImplementedError
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self, upload_dir: Path) -> dict[str, str]:
+        return {}
+
+
+class TusdPy(ServerKind):
+    def missing(self) -> str | None:
+        return None
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        venv_script = ROOT / ".venv" / "bin" / "tusd-py"
+        program = [str(venv_script)] if venv_script.exists() else [sys.executable, "-m", "tusd_py"]
+        return [
+            *program, "serve", "--host", "127.0.0.1", "--port", str(port), "--upload-dir", str(upload_dir),
+            "--base-path", BASE_PATH, "--log-level", "warning", *extra,
+        ]  # fmt: skip
+
+
+class TusNode(ServerKind):
+    def missing(self) -> str | None:
+        if shutil.which("node") is None:
+            return "node is not installed"
+        if not (NODE_DIR / "node_modules" / "@tus" / "server").is_dir():
+            return f"@tus/server is not installed (run npm ci in {NODE_DIR.relative_to(ROOT)})"
+        return None
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        script = NODE_DIR / "tus_node_server.mjs"
+        return ["node", str(script), "--port", str(port), "--dir", str(upload_dir), "--path", BASE_PATH, *extra]
+
+
+class TusPyServer(ServerKind):
+    def missing(self) -> str | None:
+        if not (PEERS_VENV / "bin" / "python").exists():
+            return f"tuspyserver's venv {PEERS_VENV.relative_to(ROOT)} is missing (make bench creates it)"
+        return None
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        return [
+            str(PEERS_VENV / "bin" / "python"), "-m", "uvicorn", "tuspyserver_app:app",
+            "--app-dir", str(PEERS_APPS), "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", "--log-level", "warning", *extra,
+        ]  # fmt: skip
+
+    def environment(self, upload_dir: Path) -> dict[str, str]:
+        return {"TUSPYSERVER_FILES_DIR": str(upload_dir)}
+
+
+class RawSink(ServerKind):
+    def missing(self) -> str | None:
+        return None
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.sink", "--port", str(port), "--dir", str(upload_dir)]
+
+
+TUSD_PY = TusdPy("tusd_py", "tusd_py")
+TUS_NODE = TusNode("tus-node", "@tus/server")
+TUSPYSERVER = TusPyServer("tuspyserver", "tuspyserver")
+SINK = RawSink("sink", "raw sink")
+ALL_SERVERS = (TUSD_PY, TUS_NODE, TUSPYSERVER, SINK)
+PEERS = (TUS_NODE, TUSPYSERVER)
+
+
+@dataclass
+class RunningServer:
+    kind: ServerKind
+    port: int
+    upload_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The server process itself (each contender runs as one process: no shell in between)."""
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}{BASE_PATH}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to its process group, then SIGKILL for anything left in it."""
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout)
+        _signal_group(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.wait()
+
+    def clear_uploads(self) -> None:
+        """Drop what the last measurement stored, keeping each server's own dot-directories."""
+        for entry in self.upload_dir.iterdir():
+            if entry.is_file() and not entry.name.startswith("."):
+                entry.unlink(missing_ok=True)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def start_server(
+    kind: ServerKind, workdir: Path, extra: list[str] | None = None, timeout: float = 30.0
+) -> RunningServer:
+    """Start `kind` in its own process group with a fresh upload directory; return once it accepts connections."""
+    port = free_port()
+    upload_dir = Path(os.path.realpath(workdir)) / f"{kind.key}-{port}"
+    upload_dir.mkdir(parents=True)
+    log_path = upload_dir.with_name(upload_dir.name + ".log")
+    extra = extra or []
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            kind.command(port, upload_dir, extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, **kind.environment(upload_dir)},
+            start_new_session=True,
+        )
+    server = RunningServer(kind, port, upload_dir, process, log_path, extra)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise BenchError(f"{kind.title} exited at start:\n{server.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise BenchError(f"{kind.title} did not listen within {timeout}s:\n{server.log()}")
+        time.sleep(0.05)
