@@ -18,21 +18,19 @@ from tusd_py.demo import DemoPage
 from tusd_py.events.bus import EventBus, LocalEventBus
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
-from tusd_py.events.redis_bus import RedisEventBus
 from tusd_py.events.streams import StreamFollower
 from tusd_py.hooks.handlers import PythonHook
 from tusd_py.hooks.pipeline import Stage
 from tusd_py.hooks.runner import Hooks
 from tusd_py.hooks.setup import file_storage, hooks_from, pipeline_from
 from tusd_py.http.cors import CORSMiddleware
-from tusd_py.http.errors import EXCEPTION_HANDLERS
+from tusd_py.http.errors import EXCEPTION_HANDLERS, handle_redis_error
 from tusd_py.http.events import EventRoutes
 from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMiddleware
 from tusd_py.http.progress import ProgressRoutes
 from tusd_py.http.rate_limit import RateLimitMiddleware
 from tusd_py.http.tus import TusRoutes
 from tusd_py.locking import Locker, MemoryLocker
-from tusd_py.locking.redis import RedisLocker
 from tusd_py.ops.background import Background, StartOnFirstRequest
 from tusd_py.ops.health import Readiness, healthz
 from tusd_py.ops.logging import RequestIdMiddleware
@@ -40,7 +38,6 @@ from tusd_py.ops.metrics import Metrics, MetricsMiddleware
 from tusd_py.settings import Settings
 from tusd_py.state.base import BatchBook, ConcatIndex
 from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
-from tusd_py.state.redis import RedisBatchBook, RedisConcatIndex, connect
 from tusd_py.storage import FileStore, UploadStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones
@@ -57,6 +54,7 @@ class Coordination:
     listeners: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     checks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     close: Callable[[], Awaitable[None]] | None = None
+    exception_handlers: dict[type[Exception], Any] = field(default_factory=dict)
 
 
 def coordination(settings: Settings) -> Coordination:
@@ -64,6 +62,13 @@ def coordination(settings: Settings) -> Coordination:
         return Coordination(
             MemoryLocker(), LocalEventBus(history_size=settings.event_history), MemoryConcatIndex(), MemoryBatchBook()
         )
+    # Imported only when asked for: the redis client costs a single-process server some 6 MB of memory.
+    from redis.exceptions import RedisError
+
+    from tusd_py.events.redis_bus import RedisEventBus
+    from tusd_py.locking.redis import RedisLocker
+    from tusd_py.state.redis import RedisBatchBook, RedisConcatIndex, connect
+
     redis = connect(settings.redis_url)
     prefix = settings.redis_prefix
     locker = RedisLocker(redis, prefix=prefix, ttl=settings.lock_ttl)
@@ -76,6 +81,7 @@ def coordination(settings: Settings) -> Coordination:
         listeners=[locker.listen, bus.listen],
         checks={"redis": redis.ping},
         close=redis.aclose,
+        exception_handlers={RedisError: handle_redis_error},
     )
 
 
@@ -199,7 +205,7 @@ def create_app(
             ),
             Middleware(StartOnFirstRequest, background=background),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, **shared.exception_handlers},
         lifespan=lifespan,
     )
     app.state.settings = settings

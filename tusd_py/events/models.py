@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar
 
 from tusd_py.events.batches import batch_topic
@@ -55,6 +56,11 @@ class Event:
         return {"type": self.type.value, **data}
 
     def to_json(self) -> str:
+        return self._json
+
+    @cached_property
+    def _json(self) -> str:
+        """Made once per event however many subscribers it is sent to (an event never changes)."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import logging
 
-from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -48,6 +47,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_redis_error(request: Request, exc: Exception) -> Response | None:
+    """For redis.exceptions.RedisError, registered when the app uses Redis."""
     log.warning("Redis unavailable during %s: %s", request.url.path, exc)
     if isinstance(request, WebSocket):  # Starlette hands WebSocket errors to the same handlers
         await request.close(1011, "shared state unreachable")
@@ -70,6 +70,5 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     TusError: handle_tus_error,
     HTTPException: handle_http_exception,
-    RedisError: handle_redis_error,
     Exception: handle_unexpected,
 }

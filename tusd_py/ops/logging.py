@@ -88,7 +88,8 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A WebSocket's messages carry no status or headers to add: its sends go straight through.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             access_log.info(
                 "%s %s %s",

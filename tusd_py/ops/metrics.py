@@ -69,7 +69,7 @@ class MetricsMiddleware:
 
         self.metrics.open_connections.inc()
         try:
-            await self.app(scope, receive, send_observed)
+            await self.app(scope, receive, send_observed if scope["type"] == "http" else send)
         except Exception:
             status = 500
             scope.setdefault(ERROR_SCOPE_KEY, (500, "internal_error"))
