@@ -99,7 +99,7 @@ class Settings:
     )
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
-    write_block_size: int = setting(2**20, "bytes gathered before each write to disk", "size")
+    write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
     shutdown_timeout: float = setting(
         10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
     )
