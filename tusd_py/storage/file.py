@@ -79,9 +79,15 @@ class FileStore:
     async def create(self, info: UploadInfo) -> None:
         data = self.data_path(info.id)
         info.storage = {"Type": "filestore", "Path": str(data), "InfoPath": str(self.info_path(info.id))}
-        fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
-        os.close(fd)
-        await self.save_info(info)
+        os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664))
+        # A new upload's info is written in place: nobody can read it before the POST is answered, so the
+        # temporary file and rename that later changes need would only cost time (creating files is slow).
+        encoded = json.dumps(info_to_json(info), separators=(",", ":")).encode()
+        fd = os.open(self.info_path(info.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
+        try:
+            os.write(fd, encoded)
+        finally:
+            os.close(fd)
 
     async def get_info(self, upload_id: str) -> UploadInfo:
         info_path = self.info_path(upload_id)
