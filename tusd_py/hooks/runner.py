@@ -61,7 +61,7 @@ class Hooks:
         self.progress_interval = progress_interval
         self.storage_of = storage_of
         self._pending: set[asyncio.Task[None]] = set()
-        self._last_received: OrderedDict[str, float] = OrderedDict()
+        self._last_received: OrderedDict[str, tuple[float, int]] = OrderedDict()  # when, and which offset
 
     def wants(self, hook: HookType) -> bool:
         return any(handler.handles(hook) for handler in self.handlers)
@@ -111,14 +111,22 @@ class Hooks:
         task.add_done_callback(self._pending.discard)
 
     def received(
-        self, info: UploadInfo, origin: RequestOrigin | None, on_answer: Callable[[HookResponse], None]
+        self,
+        info: UploadInfo,
+        origin: RequestOrigin | None,
+        on_answer: Callable[[HookResponse], None],
+        *,
+        request_ended: bool = False,
     ) -> None:
-        """post-receive, at most once per `progress_interval` per upload."""
+        """post-receive, at most once per `progress_interval` per upload while bytes arrive; when a request
+        ends, once more if its last offset was not told yet (as tusd does), so the last word is never lost."""
         now = time.monotonic()
         last = self._last_received.get(info.id)
-        if last is not None and now - last < self.progress_interval:
-            return
-        self._last_received[info.id] = now
+        if last is not None:
+            told_at, told_offset = last
+            if info.offset == told_offset or (not request_ended and now - told_at < self.progress_interval):
+                return
+        self._last_received[info.id] = (now, info.offset)
         self._last_received.move_to_end(info.id)
         if len(self._last_received) > MAX_THROTTLED:
             self._last_received.popitem(last=False)
