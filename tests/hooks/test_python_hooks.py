@@ -72,7 +72,7 @@ async def test_hooks_fire_in_the_order_of_an_uploads_life(make_hooked: MakeHooke
     await lifecycle(client)
 
     await recorder.wait_for("post-terminate")
-    fired = [request.type for request in recorder.requests]
+    fired = [request.type.value for request in recorder.requests]
     assert sorted(fired) == sorted(ALL_HOOKS)
     # pre-* hooks run inside their requests, in order; each post-* hook is sent after its request's pre-* one.
     assert [hook for hook in fired if hook.startswith("pre-")] == ["pre-create", "pre-finish", "pre-terminate"]

@@ -54,6 +54,7 @@ class HttpHooks:
 
     def __init__(self, url: str, *, timeout: float, retries: int, backoff: float, enabled: frozenset[HookType]):
         self.url = url
+        self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.enabled = enabled
@@ -66,7 +67,13 @@ class HttpHooks:
         body = request.to_bytes()
         for attempt in range(self.retries + 1):
             try:
-                answer = await self.client.post(self.url, content=body, headers={"Content-Type": "application/json"})
+                # httpx's timeout bounds each read; this bounds the whole exchange, however steadily it trickles.
+                async with asyncio.timeout(self.timeout):
+                    answer = await self.client.post(
+                        self.url, content=body, headers={"Content-Type": "application/json"}
+                    )
+            except TimeoutError:
+                problem = f"no complete answer within {self.timeout:g}s"
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
