@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import random
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -134,11 +136,15 @@ class FileHooks:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            start_new_session=True,  # its own process group: a timeout ends whatever it started too
         )
         try:
             stdout, stderr = await asyncio.wait_for(process.communicate(request.to_bytes()), self.timeout)
         except TimeoutError:
-            process.kill()
+            # Killing the hook alone would leave its children (a shell script's sleep or curl) holding its
+            # output open, and the wait below would last as long as they do.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
             raise HookFailed(f"the {request.type} hook ran longer than {self.timeout:g}s and was killed") from None
         if stderr:
