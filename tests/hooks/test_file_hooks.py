@@ -125,7 +125,8 @@ def test_a_script_gets_the_upload_in_its_environment_and_on_stdin(
 
     assert patch(url, 0, b"hello files").status_code == 204
 
-    written = wait_until(lambda: (record / f"{upload_id(url)}.json").exists() and record / f"{upload_id(url)}.json")
+    written = record / f"{upload_id(url)}.json"
+    wait_until(written.exists)
     recorded = json.loads(written.read_text())
     assert recorded["env"] == {"TUS_ID": upload_id(url), "TUS_OFFSET": "11", "TUS_SIZE": "11"}
     request = recorded["stdin"]
