@@ -17,12 +17,13 @@ from tusd_py.auth.principal import Principal, authorize, principal_of
 from tusd_py.events.batches import batch_topic
 from tusd_py.events.bus import EventBus, Subscriber
 from tusd_py.events.connections import ConnectionManager
-from tusd_py.events.models import CompletedEvent, Event, utc_timestamp
+from tusd_py.events.models import CompletedEvent, Event, FailedEvent, ProcessedEvent, utc_timestamp
 from tusd_py.events.publisher import EventPublisher, percentage
 from tusd_py.events.streams import StreamFollower
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.representation import filename
 from tusd_py.uploads.service import UploadService
 
 KEEPALIVE_SECONDS = 15.0
@@ -96,21 +97,36 @@ class EventRoutes:
                 return backlog  # it ended while the client was away: the backlog holds the end
             raise
         if not backlog and since is None and info.is_complete:
-            backlog = [self._completed_from_store(info)]  # no history (e.g. after a restart): say where it stands
+            backlog = [self._ending_from_store(info)]  # no history (e.g. after a restart): say where it stands
         return backlog
 
-    def _completed_from_store(self, info: UploadInfo) -> Event:
-        return CompletedEvent(
+    def _ending_from_store(self, info: UploadInfo) -> Event:
+        """`completed`, or how its processing ended (`processed`, `failed`) as stored with the upload."""
+        common: dict[str, Any] = dict(
             upload_id=info.id,
             seq=0,
             timestamp=utc_timestamp(info.completed_at or info.updated_at),
-            status="completed",
             offset=info.offset,
             length=info.size,
             percentage=percentage(info.offset, info.size),
-            message="upload complete",
+            filename=filename(info.metadata),
             owner=info.owner,
         )
+        state = info.processing or {}
+        if state.get("status") == "processed":
+            return ProcessedEvent(
+                status="processed", message="processing finished", result=state.get("result") or {}, **common
+            )
+        if state.get("status") == "failed":
+            return FailedEvent(
+                status="failed",
+                message=f"stage {state.get('stage')} failed",
+                stage=state.get("stage"),
+                error_code=state.get("error_code", "failed"),
+                error_message=state.get("error_message", ""),
+                **common,
+            )
+        return CompletedEvent(status="completed", message="upload complete", **common)
 
     async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
         state = await self.publisher.batch_state(batch, owner)
