@@ -464,3 +464,21 @@ def test_a_tusd_hook_service_refuses_with_its_own_response(
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error_message"] == "only PDF files may be uploaded"
+
+
+def test_framing_headers_from_a_hook_cannot_break_the_answer(
+    server: LiveServer, receiver: HookReceiver, tag: str
+) -> None:
+    framing = {"Content-Length": "3", "Transfer-Encoding": "chunked", "Connection": "close"}
+    receiver.answer = answering(
+        "pre-create",
+        tag,
+        Reply(body={"RejectUpload": True, "HTTPResponse": {"StatusCode": 403, "Header": {**framing, "X-Kept": "yes"}}}),
+    )
+
+    response = create(server, 5, tag)
+
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "upload_rejected"
+    assert response.headers["x-kept"] == "yes"
+    assert response.headers["content-length"] == str(len(response.content))

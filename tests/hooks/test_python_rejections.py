@@ -112,6 +112,17 @@ async def test_pre_create_headers_are_added_to_the_created_answer(make_hooked: M
     assert response.headers["X-Quota-Left"] == "3"
 
 
+async def test_framing_headers_from_pre_create_are_not_added(make_hooked: MakeHooked) -> None:
+    answer = HookResponse(http_response=HTTPResponse(headers={"Content-Length": "99", "X-Kept": "yes"}))
+    client = make_hooked({"pre-create": lambda request: answer})
+
+    response = await client.create(5)
+
+    assert response.status_code == 201
+    assert response.headers["X-Kept"] == "yes"
+    assert response.headers.get("Content-Length", "0") == "0"
+
+
 async def test_change_file_info_id_names_the_upload(make_hooked: MakeHooked, recorder: Recorder) -> None:
     client = make_hooked({"pre-create": lambda request: change("invoice-2024-07"), "post-create": recorder.sync()})
 

@@ -23,6 +23,17 @@ MAX_THROTTLED = 10_000
 CLOSE_WAIT_SECONDS = 5.0
 
 
+# The server frames its own answers (and its body is its own JSON): a hook's word on these would corrupt them.
+FRAMING_HEADERS = frozenset(
+    {"content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"}
+)
+
+
+def passable_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a hook's HTTPResponse that may be added to the server's answer."""
+    return {name: value for name, value in headers.items() if name.lower() not in FRAMING_HEADERS}
+
+
 def hook_failed(hook: HookType, error: Exception) -> TusError:
     return TusError(502, "hook_failed", f"the {hook} hook failed: {error}", {"hook": hook.value})
 
@@ -46,7 +57,7 @@ def hook_refusal(
     if body:
         details["hook_response"] = body
     status = answer.status_code if answer.status_code and answer.status_code >= 400 else default_status
-    return TusError(status, code, message, details, headers=dict(answer.headers))
+    return TusError(status, code, message, details, headers=passable_headers(answer.headers))
 
 
 class Hooks:
@@ -89,7 +100,7 @@ class Hooks:
             responses.append(response)
         merged = _merge(responses)
         if origin is not None:
-            origin.response_headers.update(merged.http_response.headers)
+            origin.response_headers.update(passable_headers(merged.http_response.headers))
         return merged
 
     def notify(
