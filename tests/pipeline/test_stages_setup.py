@@ -170,6 +170,20 @@ async def test_a_stage_returning_none_records_null(make_client: MakeClient) -> N
     assert (await finished(client, url))["result"] == {"quiet": None}
 
 
+async def test_a_stage_returning_something_that_is_not_json_fails(make_client: MakeClient) -> None:
+    async def pathy(context: StageContext) -> dict[str, Any]:
+        return {"where": context.path}
+
+    client = make_client([Stage("pathy", pathy)])
+    url = await client.uploaded(b"x")
+
+    state = await finished(client, url)
+
+    assert state["status"] == "failed"
+    assert state["stage"] == "pathy"
+    assert "not JSON serializable" in state["error_message"]
+
+
 async def test_a_stage_gets_the_upload_and_where_its_bytes_are(make_client: MakeClient) -> None:
     seen: dict[str, Any] = {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import logging
 import os
 import sys
@@ -180,7 +181,9 @@ class Pipeline:
             reporter = _Reporter(service, current, state, self.report_interval)
             context = StageContext(current, path, dict(results), stage.name, reporter)
             try:
-                results[stage.name] = await stage.run(context)
+                result = await stage.run(context)
+                json.dumps(result)  # kept in the upload's info and sent in events: JSON or a failure, never stuck
+                results[stage.name] = result
             except Exception as error:
                 log.warning("stage %s failed for %s: %s", stage.name, info.id, error)
                 await service.record_processing(
