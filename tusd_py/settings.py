@@ -116,7 +116,9 @@ class Settings:
     hooks_dir: Path | None = setting(
         None, "directory of hook executables named after their hook (pre-create, post-finish, …)", "path", True
     )
-    hooks_timeout: float = setting(15.0, "longest an HTTP or file hook may take", "duration")
+    hooks_timeout: float = setting(
+        15.0, "longest one HTTP hook attempt (whole answer included) or one hook executable may take", "duration"
+    )
     hooks_enabled_events: str = setting(
         DEFAULT_ENABLED_HOOKS, "hooks sent to --hooks-http and --hooks-dir (comma-separated)"
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import random
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +56,7 @@ class HttpHooks:
 
     def __init__(self, url: str, *, timeout: float, retries: int, backoff: float, enabled: frozenset[HookType]):
         self.url = url
+        self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.enabled = enabled
@@ -66,7 +69,13 @@ class HttpHooks:
         body = request.to_bytes()
         for attempt in range(self.retries + 1):
             try:
-                answer = await self.client.post(self.url, content=body, headers={"Content-Type": "application/json"})
+                # httpx's timeout bounds each read; this bounds the whole exchange, however steadily it trickles.
+                async with asyncio.timeout(self.timeout):
+                    answer = await self.client.post(
+                        self.url, content=body, headers={"Content-Type": "application/json"}
+                    )
+            except TimeoutError:
+                problem = f"no complete answer within {self.timeout:g}s"
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
@@ -127,11 +136,15 @@ class FileHooks:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            start_new_session=True,  # its own process group: a timeout ends whatever it started too
         )
         try:
             stdout, stderr = await asyncio.wait_for(process.communicate(request.to_bytes()), self.timeout)
         except TimeoutError:
-            process.kill()
+            # Killing the hook alone would leave its children (a shell script's sleep or curl) holding its
+            # output open, and the wait below would last as long as they do.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
             raise HookFailed(f"the {request.type} hook ran longer than {self.timeout:g}s and was killed") from None
         if stderr:

@@ -143,6 +143,8 @@ def _http_response(data: object) -> HTTPResponse:
     if not isinstance(data, dict):
         raise ValueError("HTTPResponse must be an object")
     status = data.get("StatusCode")
+    if status == 0 and not isinstance(status, bool):
+        status = None  # Go's zero value: a service built on tusd's own types sends 0 for "no status"
     if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
         raise ValueError("HTTPResponse.StatusCode must be an HTTP status")
     body = data.get("Body")
@@ -159,9 +161,10 @@ def _change_file_info(data: object) -> ChangeFileInfo | None:
         return None
     if not isinstance(data, dict):
         raise ValueError("ChangeFileInfo must be an object")
-    new_id = data.get("ID") or None
+    new_id = data.get("ID")
     if new_id is not None and not isinstance(new_id, str):
         raise ValueError("ChangeFileInfo.ID must be a string")
+    new_id = new_id or None  # "" is Go's zero value: no new id
     metadata = data.get("MetaData")
     if metadata is not None and (
         not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import logging
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,14 +46,18 @@ class StageContext:
     _report: Callable[[float, str], None] = field(repr=False)
 
     def report(self, fraction: float, message: str = "") -> None:
-        """Tell watchers how far this stage is (0 to 1). Cheap: throttled before it becomes an event."""
+        """Tell watchers how far this stage is (0 to 1). Cheap: throttled before it becomes an event. May be
+        called from a worker thread (e.g. inside `asyncio.to_thread`)."""
         self._report(min(1.0, max(0.0, fraction)), message)
 
 
 def load_stages(spec: str) -> list[Stage]:
     """Stages from settings: `name=package.module:function,…` (the name defaults to the function's)."""
     stages = []
-    for item in filter(None, (part.strip() for part in spec.split(","))):
+    items = [part.strip() for part in spec.split(",") if part.strip()]
+    if items:
+        _import_from_here()
+    for item in items:
         name, _, target = item.rpartition("=")
         module_name, _, attribute = target.partition(":")
         if not module_name or not attribute:
@@ -60,6 +67,14 @@ def load_stages(spec: str) -> list[Stage]:
             raise ValueError(f"pipeline stage {item!r}: {target} is not an async function")
         stages.append(Stage(name or attribute, function))
     return stages
+
+
+def _import_from_here() -> None:
+    """Let stage modules be found in the current directory, as under `python -m` and uvicorn: the `tusd-py`
+    command's own path holds only its installation."""
+    here = os.getcwd()
+    if "" not in sys.path and here not in sys.path:
+        sys.path.insert(0, here)
 
 
 class Pipeline:
@@ -166,7 +181,9 @@ class Pipeline:
             reporter = _Reporter(service, current, state, self.report_interval)
             context = StageContext(current, path, dict(results), stage.name, reporter)
             try:
-                results[stage.name] = await stage.run(context)
+                result = await stage.run(context)
+                json.dumps(result)  # kept in the upload's info and sent in events: JSON or a failure, never stuck
+                results[stage.name] = result
             except Exception as error:
                 log.warning("stage %s failed for %s: %s", stage.name, info.id, error)
                 await service.record_processing(
@@ -191,11 +208,22 @@ class _Reporter:
         self.state = state
         self.interval = interval
         self.last = 0.0
+        self.loop = asyncio.get_running_loop()
 
     def __call__(self, fraction: float, message: str) -> None:
+        if not self._on_loop():
+            # Stages do their heavy work in threads and report from there; events are the loop's business.
+            self.loop.call_soon_threadsafe(self, fraction, message)
+            return
         now = time.monotonic()
         if now - self.last < self.interval and fraction < 1.0:
             return
         self.last = now
         self.info.processing = {**self.state, "stage_progress": round(fraction, 4), "message": message or ""}
         self.service.tell_processing(self.info)
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False

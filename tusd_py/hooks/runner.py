@@ -23,6 +23,17 @@ MAX_THROTTLED = 10_000
 CLOSE_WAIT_SECONDS = 5.0
 
 
+# The server frames its own answers (and its body is its own JSON): a hook's word on these would corrupt them.
+FRAMING_HEADERS = frozenset(
+    {"content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"}
+)
+
+
+def passable_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a hook's HTTPResponse that may be added to the server's answer."""
+    return {name: value for name, value in headers.items() if name.lower() not in FRAMING_HEADERS}
+
+
 def hook_failed(hook: HookType, error: Exception) -> TusError:
     return TusError(502, "hook_failed", f"the {hook} hook failed: {error}", {"hook": hook.value})
 
@@ -46,7 +57,7 @@ def hook_refusal(
     if body:
         details["hook_response"] = body
     status = answer.status_code if answer.status_code and answer.status_code >= 400 else default_status
-    return TusError(status, code, message, details, headers=dict(answer.headers))
+    return TusError(status, code, message, details, headers=passable_headers(answer.headers))
 
 
 class Hooks:
@@ -61,7 +72,7 @@ class Hooks:
         self.progress_interval = progress_interval
         self.storage_of = storage_of
         self._pending: set[asyncio.Task[None]] = set()
-        self._last_received: OrderedDict[str, float] = OrderedDict()
+        self._last_received: OrderedDict[str, tuple[float, int]] = OrderedDict()  # when, and which offset
 
     def wants(self, hook: HookType) -> bool:
         return any(handler.handles(hook) for handler in self.handlers)
@@ -89,7 +100,7 @@ class Hooks:
             responses.append(response)
         merged = _merge(responses)
         if origin is not None:
-            origin.response_headers.update(merged.http_response.headers)
+            origin.response_headers.update(passable_headers(merged.http_response.headers))
         return merged
 
     def notify(
@@ -111,14 +122,22 @@ class Hooks:
         task.add_done_callback(self._pending.discard)
 
     def received(
-        self, info: UploadInfo, origin: RequestOrigin | None, on_answer: Callable[[HookResponse], None]
+        self,
+        info: UploadInfo,
+        origin: RequestOrigin | None,
+        on_answer: Callable[[HookResponse], None],
+        *,
+        request_ended: bool = False,
     ) -> None:
-        """post-receive, at most once per `progress_interval` per upload."""
+        """post-receive, at most once per `progress_interval` per upload while bytes arrive; when a request
+        ends, once more if its last offset was not told yet (as tusd does), so the last word is never lost."""
         now = time.monotonic()
         last = self._last_received.get(info.id)
-        if last is not None and now - last < self.progress_interval:
-            return
-        self._last_received[info.id] = now
+        if last is not None:
+            told_at, told_offset = last
+            if info.offset == told_offset or (not request_ended and now - told_at < self.progress_interval):
+                return
+        self._last_received[info.id] = (now, info.offset)
         self._last_received.move_to_end(info.id)
         if len(self._last_received) > MAX_THROTTLED:
             self._last_received.popitem(last=False)

@@ -24,6 +24,7 @@ from tusd_py.events.streams import StreamFollower
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.representation import filename
 from tusd_py.uploads.service import UploadService
 
 KEEPALIVE_SECONDS = 15.0
@@ -374,6 +375,7 @@ def _where_it_stands(info: UploadInfo) -> Event:
         offset=info.offset,
         length=info.size,
         percentage=percentage(info.offset, info.size),
+        filename=filename(info.metadata),
         owner=info.owner,
     )
     if state.get("status") == "processed":

@@ -324,8 +324,12 @@ class UploadService:
             if kept:
                 info.updated_at = self.clock()
                 self._tell("received", info, kept)
+                if self.hooks is not None:
+                    self.hooks.received(info, origin, hook_answered, request_ended=True)
         if stopped_by:
-            await self._remove(info, "terminated")  # as tusd does: a stopped upload is gone
+            await self._remove(info, "terminated")  # as tusd does: a stopped upload is gone, and post-terminate told
+            if self.hooks is not None:
+                self.hooks.notify(HookType.POST_TERMINATE, info, origin)
             raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
         if info.is_complete:
             await self._complete(info, origin)
