@@ -30,6 +30,7 @@ from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMid
 from tusd_py.http.progress import ProgressRoutes
 from tusd_py.http.rate_limit import RateLimitMiddleware
 from tusd_py.http.tus import TusRoutes
+from tusd_py.http.ws_upload import WebSocketUploads
 from tusd_py.locking import Locker, MemoryLocker
 from tusd_py.ops.background import Background, StartOnFirstRequest
 from tusd_py.ops.health import Readiness, healthz
@@ -135,6 +136,8 @@ def create_app(
     connections = ConnectionManager(
         shared.bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
     )
+    tus = TusRoutes(service, settings)
+    ws_uploads = WebSocketUploads(service, shared.bus, tus.urls, settings)
     background = Background(
         service,
         publisher,
@@ -144,8 +147,8 @@ def create_app(
         close=shared.close,
         pipeline=processing,
         hooks=service.hooks,
+        on_interrupt=[ws_uploads.interrupt],
     )
-    tus = TusRoutes(service, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -157,7 +160,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        # Event and progress routes first: `B events` must not be taken for an upload id.
+        # Event, progress and upload-socket routes first: `B events` must not be taken for an upload id.
+        *ws_uploads.routes(),
         *EventRoutes(
             service,
             shared.bus,

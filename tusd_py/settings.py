@@ -37,7 +37,7 @@ class Settings:
     upload_dir: Path = setting(Path("data"), "directory holding uploads (tusd's file-store layout)", "path")
     max_size: int | None = setting(None, "largest upload accepted, e.g. 5GiB (unlimited when unset)", "size", True)
     network_timeout: float = setting(
-        60.0, "end a PATCH whose body sends no byte for this long, keeping what arrived", "duration"
+        60.0, "end a PATCH (or an upload socket) that sends no byte for this long, keeping what arrived", "duration"
     )
     lock_timeout: float = setting(
         5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration"
@@ -97,6 +97,12 @@ class Settings:
     max_header_size: int = setting(
         64 * 1024, "largest request line plus headers accepted by `serve` (431 above it)", "size"
     )
+    ws_max_message_size: int = setting(
+        64 * 1024, "largest WebSocket message (an upload's binary frame included); 1009 or 413 above it", "size"
+    )
+    ws_upload_window: int = setting(
+        8 * 2**20, "WebSocket uploads: bytes a client may send beyond the last acknowledged offset", "size"
+    )
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
@@ -150,6 +156,8 @@ class Settings:
             raise ValueError(f"unknown hooks in hooks_enabled_events: {', '.join(sorted(unknown))}")
         if self.demo and self.base_path.startswith("/demo/"):
             raise ValueError("demo: the page lives at /demo/; choose another base_path")
+        if self.ws_upload_window < self.ws_max_message_size:
+            raise ValueError("ws_upload_window must hold at least one WebSocket message (ws_max_message_size)")
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
 

@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.http.tus_client import TusClient
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, start_live
 from tusd_py import Settings, create_app
 
 KEYS_FILE = """\
@@ -97,13 +97,6 @@ def users(keyed_app: Starlette, client_of: Callable[..., TusClient]) -> Users:
         root=client_of(keyed_app, key_header("root")),
         stranger=client_of(keyed_app),
     )
-
-
-def start_live(root: Path, *args: str, env: dict[str, str] | None = None) -> LiveServer:
-    server = LiveServer(root / "uploads", root / "server.log", *args, env=env)
-    server.upload_dir.mkdir(parents=True)
-    server.start()
-    return server
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,8 @@ SAMPLES = {
     "jwt_audience": ("uploads", "uploads"),
     "rate_limit": ("20", 20.0),
     "rate_burst": ("10", 10),
+    "ws_max_message_size": ("1MiB", 1048576),
+    "ws_upload_window": ("16MiB", 16777216),
     "max_metadata_size": ("4KiB", 4096),
     "max_header_size": ("32KiB", 32768),
     "jwt_require_exp": ("false", False),

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.interop.tus_js_client import INSTALLED_CLIENT, TusJsClient
 from tests.support.live_server import LiveServer
+from tests.support.live_server import start_live as start_server
 from tests.support.programs import require_path, require_program
 
 # Short enough for fast tests, long enough to see throttling between events on loopback.
 PROGRESS_INTERVAL = 0.1
 # Small write blocks: storage reports progress every 64 KiB, far more often than events may go out.
 WRITE_BLOCK = "64KiB"
-
-
-def start_server(root: Path, *args: str) -> LiveServer:
-    server = LiveServer(root / "uploads", root / "server.log", *args)
-    server.upload_dir.mkdir(parents=True)
-    server.start()
-    return server
 
 
 @pytest.fixture(scope="session")

@@ -105,3 +105,11 @@ class LiveServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def start_live(root: Path, *args: str, env: dict[str, str] | None = None) -> LiveServer:
+    """A started server keeping its uploads in `root/uploads` and its log in `root/server.log`."""
+    server = LiveServer(root / "uploads", root / "server.log", *args, env=env)
+    server.upload_dir.mkdir(parents=True)
+    server.start()
+    return server

@@ -115,7 +115,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         proxy_headers=settings.behind_proxy,  # X-Forwarded-* are trusted only when asked to
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]  # a float works
-        ws_max_size=64 * 1024,
+        ws_max_size=settings.ws_max_message_size,
         ws_per_message_deflate=False,  # events are small and upload frames incompressible: compression only costs CPU
         http=BoundedHttpToolsProtocol,
         h11_max_incomplete_event_size=settings.max_header_size,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -148,8 +148,9 @@ class TusRoutes:
         return headers
 
 
-def origin_of(request: Request) -> RequestOrigin:
-    """The request as hooks are told of it (tusd's HTTPRequest: method, URI, remote address, headers)."""
+def origin_of(request: HTTPConnection) -> RequestOrigin:
+    """The request as hooks are told of it (tusd's HTTPRequest: method, URI, remote address, headers).
+    A WebSocket's is the GET that opened it."""
     scope = request.scope
     query = scope.get("query_string", b"")
     root, path = scope.get("root_path", ""), scope["path"]
@@ -157,7 +158,7 @@ def origin_of(request: Request) -> RequestOrigin:
     uri = path + ("?" + query.decode("latin-1") if query else "")
     client = scope.get("client")
     return RequestOrigin(
-        method=request.method,
+        method=scope.get("method", "GET"),
         uri=uri,
         remote_addr=f"{client[0]}:{client[1]}" if client else "",
         headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],

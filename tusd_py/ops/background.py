@@ -31,6 +31,7 @@ class Background:
         close: Callable[[], Awaitable[None]] | None = None,
         pipeline: Pipeline | None = None,
         hooks: Hooks | None = None,
+        on_interrupt: list[Callable[[], None]] | None = None,
     ) -> None:
         self.service = service
         self.publisher = publisher
@@ -39,6 +40,7 @@ class Background:
         self.close = close
         self.pipeline = pipeline
         self.hooks = hooks
+        self.on_interrupt = on_interrupt or []  # more to end at once on shutdown (idle upload sockets)
         self.sweep_interval = sweep_interval
         self._started: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,6 +74,8 @@ class Background:
         self.service.stop_transfers()
         if self.connections is not None:
             self.connections.close_all()
+        for interrupt in self.on_interrupt:
+            interrupt()
 
     async def stop(self) -> None:
         self.interrupt()

@@ -256,7 +256,9 @@ class UploadService:
         receive: Receive,
         principal: Principal | None = None,
         origin: RequestOrigin | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> UploadInfo:
+        """Append one body at `request.offset`; `on_stored(offset)` hears each time more of it reached storage."""
         if principal is not None:
             await self.load(upload_id, principal)  # 403 before a stranger's PATCH may interrupt the owner's
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
@@ -269,7 +271,7 @@ class UploadService:
                 self._require(Capability.DEFERRED_LENGTH, True, "creation-defer-length")
                 assert isinstance(self.store, LengthDeferrer)
                 await self.store.declare_length(info, plan.declare_length)
-            await self._receive(info, request, plan.limit, transfer, lock, origin)
+            await self._receive(info, request, plan.limit, transfer, lock, origin, on_stored)
         await self._after_completion(info)
         return info
 
@@ -281,6 +283,7 @@ class UploadService:
         transfer: Transfer,
         lock: Lock,
         origin: RequestOrigin | None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> None:
         """Copy the body into the upload, then turn how the copy ended into the answer."""
         checksum = request.checksum
@@ -298,6 +301,8 @@ class UploadService:
         def stored(written: int) -> None:
             info.offset = start + written
             self._tell("progress", info)
+            if on_stored is not None:
+                on_stored(info.offset)
             if self.hooks is not None:
                 self.hooks.received(info, origin, hook_answered)
 
