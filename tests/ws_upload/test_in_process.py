@@ -140,3 +140,15 @@ def test_a_mounted_app_hands_out_urls_under_its_mount(tmp_path: Path) -> None:
 
     assert created["url"].startswith("http://testserver/api/files/")
     assert message["data"]["url"] == created["url"] and message["data"]["size"] == 0
+
+
+def test_upload_sockets_count_against_the_rate_limit(tmp_path: Path) -> None:
+    settings = Settings(upload_dir=tmp_path / "uploads", rate_limit=0.01, rate_burst=2)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(2):
+            with client.websocket_connect("/files/upload") as ws:
+                assert ws.receive_json()["status"] == "connected"
+        with client.websocket_connect("/files/upload") as ws, pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+
+    assert closed.value.code == 4429 and closed.value.reason.startswith("more than 0.01 requests per second")

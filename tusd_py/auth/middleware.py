@@ -5,16 +5,15 @@ from __future__ import annotations
 import math
 import time
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusd_py.auth.principal import SCOPE_KEY, Authenticator, unauthenticated
-from tusd_py.http.errors import error_response
+from tusd_py.http.errors import refuse
 from tusd_py.http.token_buckets import TokenBuckets
 from tusd_py.protocol.errors import TusError
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-CLOSE_UNAUTHENTICATED = 4401
 
 
 class AuthMiddleware:
@@ -40,7 +39,7 @@ class AuthMiddleware:
         except TusError as error:
             if error.status == 401 and self.failures is not None:
                 self.failures.take(address, time.monotonic())
-            await self._refuse(scope, receive, send, error)
+            await refuse(error, scope, receive, send)
             return
         scope[SCOPE_KEY] = principal
         scope["tusd_py.owner"] = principal.owner
@@ -65,14 +64,6 @@ class AuthMiddleware:
         if root and path.startswith(root):
             path = path[len(root) :]
         return path in PUBLIC_PATHS
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: TusError) -> None:
-        if scope["type"] == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED, "reason": error.message[:120]})
-            return
-        await error_response(error, Request(scope))(scope, receive, send)
 
 
 def _address(scope: Scope) -> str:

@@ -8,6 +8,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tusd_py.ops.metrics import ERROR_SCOPE_KEY
@@ -26,6 +27,16 @@ def error_response(error: TusError, request: Request | None = None) -> Response:
         # A HEAD answer carries no body; the status and headers say it all.
         return Response(status_code=error.status, headers={**headers, "Content-Type": "application/json"})
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+async def refuse(error: TusError, scope: Scope, receive: Receive, send: Send) -> None:
+    """A middleware's refusal: the error response, or for a WebSocket a close with 4000 + the status."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000 + error.status, "reason": error.message[:120]})
+        return
+    await error_response(error, Request(scope))(scope, receive, send)
 
 
 async def handle_tus_error(request: Request, exc: Exception) -> Response:

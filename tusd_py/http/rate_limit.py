@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 import time
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tusd_py.auth.principal import SCOPE_KEY, Principal
-from tusd_py.http.errors import error_response
+from tusd_py.http.errors import refuse
 from tusd_py.http.token_buckets import TokenBuckets
 from tusd_py.protocol.errors import TusError
 
@@ -29,7 +28,8 @@ class RateLimitMiddleware:
         return "address:" + (client[0] if client else "unknown")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] != "OPTIONS":
+        counted = scope["type"] == "websocket" or (scope["type"] == "http" and scope["method"] != "OPTIONS")
+        if counted:
             wait = self.buckets.take(self._key(scope), time.monotonic())
             if wait > 0:
                 error = TusError(
@@ -38,6 +38,7 @@ class RateLimitMiddleware:
                     f"more than {self.rate:g} requests per second; retry in {math.ceil(wait)}s",
                     headers={"Retry-After": str(math.ceil(wait))},
                 )
-                await error_response(error, Request(scope))(scope, receive, send)
+                await refuse(error, scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
