@@ -51,7 +51,10 @@ def start_server(root: Path, *args: str, module: str = "tusd_py") -> LiveServer:
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("demo-server"), "--progress-interval", "100ms")
+    # A small upload-socket window: acknowledged at most every 20 ms, big.bin lasts long enough to be paused.
+    server = start_server(
+        tmp_path_factory.mktemp("demo-server"), "--progress-interval", "100ms", "--ws-upload-window", "128KiB"
+    )
     yield server
     server.stop()
 
@@ -120,16 +123,26 @@ class PausedRun:
     final: dict[str, tuple[str | None, float, str | None]] = field(default_factory=dict)
     batch: dict[str, str | None] = field(default_factory=dict)
     screenshot: Path | None = None
+    transport: str = "tus"
+    log: str = ""  # what the server logged during the run
 
 
-@pytest.fixture(scope="module")
-def paused_run(browser: Browser, demo_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> PausedRun:
-    """Four files in one batch; big.bin paused once the server reports its first bytes, resumed after medium.bin
-    finished, then everything left to finish."""
-    output = tmp_path_factory.mktemp("demo-run")
-    run = PausedRun(write_files(output / "files", SIZES))
+@pytest.fixture(scope="module", params=["tus", "websocket"])
+def paused_run(
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    demo_server: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PausedRun:
+    """Four files in one batch, sent with the transport chosen on the page; big.bin paused once the server
+    reports its first bytes, resumed after medium.bin finished, then everything left to finish."""
+    transport: str = request.param
+    output = tmp_path_factory.mktemp(f"demo-run-{transport}")
+    run = PausedRun(write_files(output / "files", SIZES), transport=transport)
+    log_start = len(demo_server.log())
     page = open_demo(browser, demo_server, f"?chunk_size={CHUNK_SIZE}")
     page.wait_for_selector("#connection[data-state='open']")
+    page.get_by_label("Send with").select_option(transport)
     page.set_input_files("#file-input", [str(path) for path in run.sources.values()])
 
     big, medium = row(page, "big.bin"), row(page, "medium.bin")
@@ -159,8 +172,9 @@ def paused_run(browser: Browser, demo_server: LiveServer, tmp_path_factory: pyte
     batch = page.locator(".batch")
     run.batch = {key: batch.get_attribute(f"data-{key}") for key in ("state", "total", "finished", "failed")}
     run.batch["status"] = batch.locator(".batch-status").text_content()
-    run.screenshot = save_screenshot(page, output, "demo-page.png")
+    run.screenshot = save_screenshot(page, output, f"demo-page-{transport}.png")
     page.close()
+    run.log = demo_server.log()[log_start:]
     return run
 
 
@@ -174,6 +188,16 @@ def test_a_paused_upload_stops_where_the_server_stored_it_and_stays_there(paused
     assert run.medium_state_after == "completed"
     assert run.offset_after_others_moved == run.offset_when_settled
     assert run.bar_after_others_moved == run.bar_when_settled
+
+
+def test_the_transport_chosen_on_the_page_carried_the_bytes(paused_run: PausedRun) -> None:
+    patches = paused_run.log.count(" PATCH /files/")
+    sockets = paused_run.log.count(" WEBSOCKET /files/upload ")
+    if paused_run.transport == "websocket":
+        # One socket per file with bytes to send (empty.txt completes at creation too), one more for the resume.
+        assert (patches, sockets) == (0, len(SIZES) + 1)
+    else:
+        assert patches > SIZES["big.bin"] // CHUNK_SIZE and sockets == 0
 
 
 def test_every_bar_reaches_100_percent(paused_run: PausedRun) -> None:

@@ -228,3 +228,4 @@ def test_no_upload_checksum_value_produces_a_server_error(checksum: bytes, body:
         (b"Upload-Checksum", checksum),
     ]
     exchange_with_a_fresh_server("PATCH", "upload", headers, body)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,9 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from tusd_py import Settings, create_app
+from tusd_py.protocol.info import UploadInfo
+from tusd_py.storage import FileStore
+from tusd_py.storage.appender import FileAppender
 
 
 @pytest.fixture
@@ -152,3 +156,26 @@ def test_upload_sockets_count_against_the_rate_limit(tmp_path: Path) -> None:
             ws.receive_json()
 
     assert closed.value.code == 4429 and closed.value.reason.startswith("more than 0.01 requests per second")
+
+
+class FullDisk(FileStore):
+    """A store whose disk is full: every append fails as the kernel says so."""
+
+    def open_appender(self, info: UploadInfo, **options: Any) -> FileAppender:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_is_told_as_507_and_the_socket_closed_1011(tmp_path: Path) -> None:
+    settings = Settings(upload_dir=tmp_path / "uploads")
+    app = create_app(settings, store=FullDisk(settings.upload_dir))
+    with TestClient(app) as client, client.websocket_connect("/files/upload") as ws:
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "create", "size": 10}))
+        ws.receive_json()
+        ws.send_bytes(b"0123456789")
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+
+    assert error["status"] == 507 and error["error_code"] == "insufficient_storage" and error["offset"] == 0
+    assert closed.value.code == 1011

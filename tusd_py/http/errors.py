@@ -69,11 +69,15 @@ async def handle_redis_error(request: Request, exc: Exception) -> Response | Non
     return error_response(error, request)
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
+def unexpected_error(exc: Exception) -> TusError:
+    """What a client is told of a failure that is not its own: a full disk, or a bug (logged with its traceback)."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        error = TusError(507, "insufficient_storage", "the server has no space left for this upload")
-    else:
-        error = TusError(500, "internal_error", "the server failed to handle this request; it has been logged")
+        return TusError(507, "insufficient_storage", "the server has no space left for this upload")
+    return TusError(500, "internal_error", "the server failed to handle this request; it has been logged")
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    error = unexpected_error(exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(error, request)
 

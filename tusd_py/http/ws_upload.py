@@ -18,6 +18,7 @@ from tusd_py.auth.principal import principal_of
 from tusd_py.events.bus import EventBus, Subscriber, SubscriberClosed
 from tusd_py.events.models import Event, EventType, utc_timestamp
 from tusd_py.events.progress import ProgressMeter
+from tusd_py.http.errors import unexpected_error
 from tusd_py.http.tus import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.http.ws_frames import Disconnected, FrameBody, FrameReader
@@ -127,6 +128,9 @@ class UploadSession:
             await self._fail(error)
         except (Disconnected, WebSocketDisconnect):
             pass
+        except OSError as error:  # storage failed (a full disk, a lost mount): say so, keep what was stored
+            log.exception("WebSocket upload failed in storage")
+            await self._fail(unexpected_error(error))
         finally:
             acks.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -275,7 +275,104 @@
         cancel: () => upload.abort(true), // DELETE: the server removes it and counts it as failed
       };
     },
+
+    /* The server's upload socket (`<endpoint>upload`): a create (or, after a pause, a resume) message, then
+       binary frames, never more than the server's window beyond what it acknowledged as stored. */
+    websocket(file, options, callbacks) {
+      let socket = null;
+      let uploadId = null;
+      let url = null;
+      const socketUrl = () => {
+        const address = new URL('upload', options.endpoint);
+        address.protocol = address.protocol === 'https:' ? 'wss:' : 'ws:';
+        return credentials.withToken(address.href);
+      };
+      const open = () => {
+        const ws = new WebSocket(socketUrl());
+        socket = ws;
+        const flow = { window: 0, frame: 0, acknowledged: 0, sent: 0, sending: false, complete: false, error: null };
+        const pump = async () => {
+          if (flow.sending) return;
+          flow.sending = true;
+          try {
+            while (socket === ws && ws.readyState === WebSocket.OPEN && flow.sent < file.size
+                   && flow.sent - flow.acknowledged < flow.window) {
+              const end = Math.min(file.size, flow.sent + flow.frame, flow.acknowledged + flow.window);
+              const piece = await file.slice(flow.sent, end).arrayBuffer();
+              if (socket !== ws || ws.readyState !== WebSocket.OPEN) break;
+              ws.send(piece);
+              flow.sent = end;
+            }
+          } finally {
+            flow.sending = false;
+          }
+        };
+        ws.addEventListener('message', (message) => {
+          const said = JSON.parse(message.data);
+          if (said.type === 'status' && said.status === 'connected') {
+            ws.send(JSON.stringify(uploadId
+              ? { type: 'resume', upload_id: uploadId }
+              : { type: 'create', size: file.size, metadata: options.metadata }));
+          } else if (said.type === 'status' && (said.status === 'created' || said.status === 'resumed')) {
+            uploadId = said.upload_id;
+            flow.window = said.window;
+            flow.frame = said.max_frame_size;
+            flow.acknowledged = flow.sent = said.offset;
+            if (url === null) {
+              url = said.url;
+              callbacks.onUrl(url);
+            }
+            pump();
+          } else if (said.type === 'progress') {
+            flow.acknowledged = said.offset;
+            pump();
+          } else if (said.type === 'status' && said.status === 'completed') {
+            flow.complete = true;
+            callbacks.onSent();
+          } else if (said.type === 'error') {
+            flow.error = said;
+          }
+        });
+        ws.addEventListener('close', (closed) => {
+          if (socket !== ws) return; // paused or cancelled: this page closed it
+          socket = null;
+          if (!flow.complete) {
+            const reason = flow.error ? flow.error.error_message : `the upload socket closed (${closed.code})`;
+            callbacks.onError(new Error(reason));
+          }
+        });
+      };
+      const close = () => {
+        const ws = socket;
+        socket = null;
+        if (ws) ws.close(1000, 'paused'); // the server keeps what it stored
+      };
+      return {
+        start: open,
+        pause: close,
+        resume: open, // a resume message: the server answers with its offset, and the rest follows
+        cancel: () => {
+          close();
+          return fetch(url, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', ...options.headers() } })
+            .then((response) => {
+              if (response.status !== 204 && response.status !== 404 && response.status !== 410) {
+                throw new Error(`the server answered ${response.status}`);
+              }
+            });
+        },
+      };
+    },
   };
+
+  const transportChoice = document.getElementById('transport');
+  if (transportChoice) {
+    transportChoice.value = TRANSPORTS[config.transport] ? config.transport : 'tus';
+    config.transport = transportChoice.value;
+    transportChoice.addEventListener('change', () => {
+      config.transport = transportChoice.value;
+      describeSetUp(); // eslint-disable-line no-use-before-define -- a function declaration, hoisted
+    });
+  }
 
   // -- one file -------------------------------------------------------------------------------------------
 
@@ -635,8 +732,9 @@
 
   function describeSetUp() {
     const chunks = config.chunkSize === Infinity ? 'one request per file' : `chunks of ${formatBytes(config.chunkSize)}`;
+    const how = config.transport === 'websocket' ? 'over the upload socket' : `with tus-js-client (${chunks})`;
     document.getElementById('about').textContent =
-      `Uploads go to ${config.endpoint} with tus-js-client (${chunks}, ${config.parallel} files at a time). ` +
+      `Uploads go to ${config.endpoint} ${how}, ${config.parallel} files at a time. ` +
       'Bars, speed and time left come from the server\'s live events.';
   }
 
