@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.hooks.conftest import MakeHooked, Recorder
+from tests.hooks.conftest import FIRED_BY, MakeHooked, Recorder
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
 from tusd_py.hooks.models import HookRequest, HookResponse
 from tusd_py.protocol.errors import TusError
@@ -22,16 +22,6 @@ ALL_HOOKS = [
     "pre-terminate",
     "post-terminate",
 ]
-# The request each hook point is fired by, in a lifecycle of POST, PATCH (completing it), DELETE.
-FIRED_BY = {
-    "pre-create": "POST",
-    "post-create": "POST",
-    "post-receive": "PATCH",
-    "pre-finish": "PATCH",
-    "post-finish": "PATCH",
-    "pre-terminate": "DELETE",
-    "post-terminate": "DELETE",
-}
 
 
 def metadata(**pairs: str) -> str:
