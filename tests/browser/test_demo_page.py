@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import threading
 import time
@@ -120,6 +121,23 @@ class PausedRun:
     final: dict[str, tuple[str | None, float, str | None]] = field(default_factory=dict)
     batch: dict[str, str | None] = field(default_factory=dict)
     screenshot: Path | None = None
+    shown: dict[str, list[str]] = field(default_factory=dict)  # every text a file's numbers or the summary showed
+
+
+# Records every text the rows' numbers and the batch's speed and time left show, without slowing the run down.
+RECORD_SHOWN = """() => {
+  window.shown = {};
+  const note = (key, text) => {
+    const seen = (window.shown[key] = window.shown[key] || []);
+    if (text && seen[seen.length - 1] !== text) seen.push(text);
+  };
+  new MutationObserver(() => {
+    for (const numbers of document.querySelectorAll('li.file .file-numbers'))
+      note(numbers.closest('li.file').dataset.name, numbers.textContent);
+    for (const key of ['summary-speed', 'summary-eta'])
+      for (const element of document.querySelectorAll('.' + key)) note(key, element.textContent);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +148,7 @@ def paused_run(browser: Browser, demo_server: LiveServer, tmp_path_factory: pyte
     run = PausedRun(write_files(output / "files", SIZES))
     page = open_demo(browser, demo_server, f"?chunk_size={CHUNK_SIZE}")
     page.wait_for_selector("#connection[data-state='open']")
+    page.evaluate(RECORD_SHOWN)
     page.set_input_files("#file-input", [str(path) for path in run.sources.values()])
 
     big, medium = row(page, "big.bin"), row(page, "medium.bin")
@@ -160,6 +179,7 @@ def paused_run(browser: Browser, demo_server: LiveServer, tmp_path_factory: pyte
     run.batch = {key: batch.get_attribute(f"data-{key}") for key in ("state", "total", "finished", "failed")}
     run.batch["status"] = batch.locator(".batch-status").text_content()
     run.screenshot = save_screenshot(page, output, "demo-page.png")
+    run.shown = page.evaluate("() => window.shown")
     page.close()
     return run
 
@@ -180,6 +200,14 @@ def test_every_bar_reaches_100_percent(paused_run: PausedRun) -> None:
     assert {name: (state, bar) for name, (state, bar, _) in paused_run.final.items()} == {
         name: ("completed", 100.0) for name in SIZES
     }
+
+
+def test_speed_and_time_left_show_for_a_file_and_for_the_batch_while_they_upload(paused_run: PausedRun) -> None:
+    shown = paused_run.shown
+    file_line = r"[\d.]+ [KMG]?i?B of 48\.0 MiB · [\d.]+ % · [\d.]+ [KMG]?i?B/s · .+ left"
+    assert any(re.fullmatch(file_line, text) for text in shown["big.bin"]), shown["big.bin"]
+    assert any(re.fullmatch(r"[\d.]+ [KMG]?i?B/s", text) for text in shown["summary-speed"]), shown
+    assert any(text.endswith(" left") for text in shown["summary-eta"]), shown
 
 
 def test_the_batch_summary_counts_every_file_finished(paused_run: PausedRun) -> None:
