@@ -1,5 +1,5 @@
 """The demo page in a real chromium against `tusd-py serve --demo`: a batch of real files with one paused and
-resumed, bars driven by the server's events, a batch summary, downloads that match, auth and cancelling."""
+resumed, bars driven by the server's events, a batch summary, downloads that match, drops, auth and cancelling."""
 
 from __future__ import annotations
 
@@ -250,6 +250,31 @@ def test_a_cancelled_file_counts_as_failed_and_the_batch_still_completes(
     batch = page.locator(".batch")
     assert [batch.get_attribute(f"data-{key}") for key in ("total", "finished", "failed")] == ["2", "1", "1"]
     assert batch.locator(".summary-failed").text_content() == "1"
+    page.close()
+
+
+def test_files_dropped_on_the_page_are_uploaded_as_one_batch(browser: Browser, demo_server: LiveServer) -> None:
+    contents = {"dropped-one.txt": "first dropped file\n", "dropped-two.txt": "second dropped file\n" * 100}
+    page = open_demo(browser, demo_server)
+    page.wait_for_selector("#connection[data-state='open']")
+    dropped = page.evaluate_handle(
+        """(contents) => {
+            const transfer = new DataTransfer();
+            for (const [name, text] of Object.entries(contents)) transfer.items.add(new File([text], name));
+            return transfer;
+        }""",
+        contents,
+    )
+    page.dispatch_event("#picker", "dragenter", {"dataTransfer": dropped})
+    page.dispatch_event("#picker", "drop", {"dataTransfer": dropped})
+
+    page.wait_for_selector(".batch[data-state='completed']")
+    batch = page.locator(".batch")
+    assert [batch.get_attribute(f"data-{key}") for key in ("total", "finished", "failed")] == ["2", "2", "0"]
+    for name, text in contents.items():
+        href = row(page, name).locator("a.file-download").get_attribute("href")
+        assert href is not None, name
+        assert httpx.get(href).text == text, name
     page.close()
 
 
