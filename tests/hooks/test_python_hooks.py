@@ -52,6 +52,8 @@ async def test_every_hook_point_reaches_a_callable(
     assert request.origin.method == FIRED_BY[hook]
     expected_uri = "/files/" if FIRED_BY[hook] == "POST" else f"/files/{upload_id_of(url)}"
     assert request.origin.uri == expected_uri
+    assert request.origin.remote_addr == "127.0.0.1:123"  # where httpx's in-process transport says it comes from
+    assert ("tus-resumable", "1.0.0") in [(name.lower(), value) for name, value in request.origin.headers]
     assert request.upload.metadata == {"filename": "notes.txt"}
     assert request.upload.id == ("" if hook == "pre-create" else upload_id_of(url))
 
