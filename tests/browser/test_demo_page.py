@@ -1,10 +1,11 @@
 """The demo page in a real chromium against `tusd-py serve --demo`: a batch of real files with one paused and
-resumed, bars driven by the server's events, a batch summary, downloads that match, auth and cancelling."""
+resumed, bars driven by the server's events, a batch summary, downloads that match, drops, auth and cancelling."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import threading
 import time
@@ -125,6 +126,23 @@ class PausedRun:
     screenshot: Path | None = None
     transport: str = "tus"
     log: str = ""  # what the server logged during the run
+    shown: dict[str, list[str]] = field(default_factory=dict)  # every text a file's numbers or the summary showed
+
+
+# Records every text the rows' numbers and the batch's speed and time left show, without slowing the run down.
+RECORD_SHOWN = """() => {
+  window.shown = {};
+  const note = (key, text) => {
+    const seen = (window.shown[key] = window.shown[key] || []);
+    if (text && seen[seen.length - 1] !== text) seen.push(text);
+  };
+  new MutationObserver(() => {
+    for (const numbers of document.querySelectorAll('li.file .file-numbers'))
+      note(numbers.closest('li.file').dataset.name, numbers.textContent);
+    for (const key of ['summary-speed', 'summary-eta'])
+      for (const element of document.querySelectorAll('.' + key)) note(key, element.textContent);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 
 
 @pytest.fixture(scope="module", params=["tus", "websocket"])
@@ -143,6 +161,7 @@ def paused_run(
     page = open_demo(browser, demo_server, f"?chunk_size={CHUNK_SIZE}")
     page.wait_for_selector("#connection[data-state='open']")
     page.get_by_label("Send with").select_option(transport)
+    page.evaluate(RECORD_SHOWN)
     page.set_input_files("#file-input", [str(path) for path in run.sources.values()])
 
     big, medium = row(page, "big.bin"), row(page, "medium.bin")
@@ -173,6 +192,7 @@ def paused_run(
     run.batch = {key: batch.get_attribute(f"data-{key}") for key in ("state", "total", "finished", "failed")}
     run.batch["status"] = batch.locator(".batch-status").text_content()
     run.screenshot = save_screenshot(page, output, f"demo-page-{transport}.png")
+    run.shown = page.evaluate("() => window.shown")
     page.close()
     run.log = demo_server.log()[log_start:]
     return run
@@ -204,6 +224,14 @@ def test_every_bar_reaches_100_percent(paused_run: PausedRun) -> None:
     assert {name: (state, bar) for name, (state, bar, _) in paused_run.final.items()} == {
         name: ("completed", 100.0) for name in SIZES
     }
+
+
+def test_speed_and_time_left_show_for_a_file_and_for_the_batch_while_they_upload(paused_run: PausedRun) -> None:
+    shown = paused_run.shown
+    file_line = r"[\d.]+ [KMG]?i?B of 48\.0 MiB · [\d.]+ % · [\d.]+ [KMG]?i?B/s · .+ left"
+    assert any(re.fullmatch(file_line, text) for text in shown["big.bin"]), shown["big.bin"]
+    assert any(re.fullmatch(r"[\d.]+ [KMG]?i?B/s", text) for text in shown["summary-speed"]), shown
+    assert any(text.endswith(" left") for text in shown["summary-eta"]), shown
 
 
 def test_the_batch_summary_counts_every_file_finished(paused_run: PausedRun) -> None:
@@ -246,6 +274,31 @@ def test_a_cancelled_file_counts_as_failed_and_the_batch_still_completes(
     batch = page.locator(".batch")
     assert [batch.get_attribute(f"data-{key}") for key in ("total", "finished", "failed")] == ["2", "1", "1"]
     assert batch.locator(".summary-failed").text_content() == "1"
+    page.close()
+
+
+def test_files_dropped_on_the_page_are_uploaded_as_one_batch(browser: Browser, demo_server: LiveServer) -> None:
+    contents = {"dropped-one.txt": "first dropped file\n", "dropped-two.txt": "second dropped file\n" * 100}
+    page = open_demo(browser, demo_server)
+    page.wait_for_selector("#connection[data-state='open']")
+    dropped = page.evaluate_handle(
+        """(contents) => {
+            const transfer = new DataTransfer();
+            for (const [name, text] of Object.entries(contents)) transfer.items.add(new File([text], name));
+            return transfer;
+        }""",
+        contents,
+    )
+    page.dispatch_event("#picker", "dragenter", {"dataTransfer": dropped})
+    page.dispatch_event("#picker", "drop", {"dataTransfer": dropped})
+
+    page.wait_for_selector(".batch[data-state='completed']")
+    batch = page.locator(".batch")
+    assert [batch.get_attribute(f"data-{key}") for key in ("total", "finished", "failed")] == ["2", "2", "0"]
+    for name, text in contents.items():
+        href = row(page, name).locator("a.file-download").get_attribute("href")
+        assert href is not None, name
+        assert httpx.get(href).text == text, name
     page.close()
 
 

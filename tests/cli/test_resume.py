@@ -1,9 +1,11 @@
-"""Interrupted uploads resume: after SIGKILL, after Ctrl-C (exit 130), and across a server crash mid-upload."""
+"""Interrupted uploads resume: after SIGKILL, Ctrl-C (exit 130) or SIGTERM (143), and across a server crash."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import Background, MiB, json_lines, make_file, recorded_url, run_cli, stored_bytes
 from tests.interop.stored_upload import StoredUpload, sha256
@@ -38,15 +40,16 @@ def test_a_killed_upload_resumes_from_the_servers_offset(
     assert '"uploads": {}' in store.read_text()
 
 
-def test_ctrl_c_exits_130_and_the_next_run_resumes(
-    shared_live_server: LiveServer, tmp_path: Path, background: Background
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_exits_with_its_code_and_the_next_run_resumes(
+    shared_live_server: LiveServer, tmp_path: Path, background: Background, stop: signal.Signals, code: int
 ) -> None:
     source, store = make_file(tmp_path, "interrupted.bin", 2 * MiB), tmp_path / "store.json"
     first = background.start(*upload_command(shared_live_server, store, source, *SLOW))
     url = recorded_url(store)
     wait_until(lambda: stored_bytes(shared_live_server.upload_dir, url) > 0)
-    first.process.send_signal(signal.SIGINT)
-    assert first.wait() == 130
+    first.process.send_signal(stop)
+    assert first.wait() == code
     (line,) = json_lines(first.stdout)
     assert (line["status"], line["url"]) == ("interrupted", url)
     assert 0 < line["bytes_sent"] < 2 * MiB

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,23 @@ def test_an_upload_shows_progress_and_prints_where_the_file_went(
     assert url.startswith(shared_live_server.endpoint)
     assert "holiday.mp4" in result.stdout and "100%" in result.stdout  # the bar, drawn once at the end off a tty
     assert StoredUpload.load(shared_live_server.upload_dir, url).sha256 == sha256(source.read_bytes())
+
+
+def test_several_files_get_a_bar_each_and_a_total_bar_with_speed_and_eta(
+    shared_live_server: LiveServer, tmp_path: Path
+) -> None:
+    sources = [make_file(tmp_path, "first.bin", MiB, 1), make_file(tmp_path, "second.bin", MiB, 2)]
+    args = upload_args(shared_live_server, tmp_path / "store.json", *sources)
+    result = run_cli(
+        tmp_path, *map(str, args), "--chunk-size", "256KiB", "--limit-rate", "8MiB", env={"COLUMNS": "160"}
+    )
+    assert result.returncode == 0, result.stderr
+    bars = {line.split()[0]: line for line in result.stdout.splitlines() if "━" in line}  # drawn once, off a tty
+    assert set(bars) == {"total", "first.bin", "second.bin"}
+    assert "100% 2.0/2.0 MiB" in bars["total"]
+    assert re.search(r"\d+\.\d (KiB|MiB)/s ETA 0s$", bars["total"].rstrip()), bars["total"]
+    for name in ("first.bin", "second.bin"):
+        assert "100% 1.0/1.0 MiB done" in bars[name] and bars[name].rstrip().endswith("ETA 0s")
 
 
 def test_json_mode_prints_one_result_per_file(

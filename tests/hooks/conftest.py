@@ -16,6 +16,17 @@ from tusd_py.hooks.models import HookRequest, HookResponse
 
 MakeHooked = Callable[..., TusClient]
 
+# The request each hook point is fired by, in a lifecycle of POST, PATCH (completing it), DELETE.
+FIRED_BY = {
+    "pre-create": "POST",
+    "post-create": "POST",
+    "post-receive": "PATCH",
+    "pre-finish": "PATCH",
+    "post-finish": "PATCH",
+    "pre-terminate": "DELETE",
+    "post-terminate": "DELETE",
+}
+
 
 class Recorder:
     """Every HookRequest a hook was given, in order, with a way to wait for the next ones."""

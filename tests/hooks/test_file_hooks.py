@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.hooks.conftest import FIRED_BY
 from tests.support.live_server import LiveServer
 from tests.support.programs import require_program
 from tests.support.tus import OFFSET_BODY, TUS, upload_id
@@ -284,3 +285,36 @@ def process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return not Path(f"/proc/{pid}/stat").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_every_hook_point_runs_its_script_with_the_upload_and_the_request(
+    server: LiveServer, scripts: Path, tmp_path: Path
+) -> None:
+    record = tmp_path / "records"
+    record.mkdir()
+    for hook in FIRED_BY:
+        write_script(
+            scripts,
+            hook,
+            f"path = os.path.join({str(record)!r}, request['Type'] + '-' + str(time.time_ns()) + '.json')\n"
+            "with open(path + '.part', 'w') as out:\n"
+            "    json.dump(request, out)\n"
+            "os.rename(path + '.part', path)\n",
+        )
+    url = create(server, 11, filename="notes.txt").headers["location"]
+    assert patch(url, 0, b"hello files").status_code == 204
+    assert HTTP.delete(url, headers=TUS).status_code == 204
+
+    def recorded() -> dict[str, dict[str, object]]:
+        return {path.name.rsplit("-", 1)[0]: json.loads(path.read_text()) for path in sorted(record.glob("*.json"))}
+
+    wait_until(lambda: set(recorded()) == set(FIRED_BY))
+    for hook, request in recorded().items():
+        upload, http_request = request["Event"]["Upload"], request["Event"]["HTTPRequest"]  # type: ignore[index]
+        assert request["Type"] == hook
+        assert upload["ID"] == ("" if hook == "pre-create" else upload_id(url)), hook
+        assert upload["MetaData"] == {"filename": "notes.txt"}, hook
+        assert http_request["Method"] == FIRED_BY[hook], hook
+        assert http_request["URI"] == ("/files/" if FIRED_BY[hook] == "POST" else f"/files/{upload_id(url)}"), hook
+        assert http_request["RemoteAddr"].startswith("127.0.0.1:"), hook
+        assert http_request["Header"]["Tus-Resumable"] == ["1.0.0"], hook

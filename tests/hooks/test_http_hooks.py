@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.hooks.conftest import FIRED_BY
 from tests.hooks.receiver import Answer, Delivery, HookReceiver, Reply, ok
 from tests.support.live_server import LiveServer
 from tests.support.tus import OFFSET_BODY, TUS, upload_id
@@ -107,16 +108,6 @@ def answering(hook: str, tag: str, reply: Reply) -> Answer:
 
 
 # -- delivery ----------------------------------------------------------------------------------------
-
-FIRED_BY = {
-    "pre-create": "POST",
-    "post-create": "POST",
-    "post-receive": "PATCH",
-    "pre-finish": "PATCH",
-    "post-finish": "PATCH",
-    "pre-terminate": "DELETE",
-    "post-terminate": "DELETE",
-}
 
 
 @pytest.mark.parametrize("hook", list(FIRED_BY))

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.hooks.conftest import MakeHooked, Recorder
+from tests.hooks.conftest import FIRED_BY, MakeHooked, Recorder
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
 from tusd_py.hooks.models import HookRequest, HookResponse
 from tusd_py.protocol.errors import TusError
@@ -22,16 +22,6 @@ ALL_HOOKS = [
     "pre-terminate",
     "post-terminate",
 ]
-# The request each hook point is fired by, in a lifecycle of POST, PATCH (completing it), DELETE.
-FIRED_BY = {
-    "pre-create": "POST",
-    "post-create": "POST",
-    "post-receive": "PATCH",
-    "pre-finish": "PATCH",
-    "post-finish": "PATCH",
-    "pre-terminate": "DELETE",
-    "post-terminate": "DELETE",
-}
 
 
 def metadata(**pairs: str) -> str:
@@ -62,6 +52,8 @@ async def test_every_hook_point_reaches_a_callable(
     assert request.origin.method == FIRED_BY[hook]
     expected_uri = "/files/" if FIRED_BY[hook] == "POST" else f"/files/{upload_id_of(url)}"
     assert request.origin.uri == expected_uri
+    assert request.origin.remote_addr == "127.0.0.1:123"  # where httpx's in-process transport says it comes from
+    assert ("tus-resumable", "1.0.0") in [(name.lower(), value) for name, value in request.origin.headers]
     assert request.upload.metadata == {"filename": "notes.txt"}
     assert request.upload.id == ("" if hook == "pre-create" else upload_id_of(url))
 
