@@ -57,6 +57,33 @@ def test_watching_a_batch_prints_raw_events_until_the_batch_completes(
     assert "second.bin" in {e["filename"] for e in events if e["type"] == "completed"}  # the files' events too
 
 
+def test_a_batch_watch_started_before_the_batch_waits_for_its_first_file(
+    shared_live_server: LiveServer, tmp_path: Path, background: Background
+) -> None:
+    watcher = background.start("watch", "--batch", "later-batch", "--endpoint", shared_live_server.endpoint, "--json")
+    wait_until(lambda: any("waiting up to 60s" in line for line in watcher.errors), timeout=20)
+    source = make_file(tmp_path, "late.bin", 64 * 1024)
+
+    uploaded = main(["upload", str(source), "--endpoint", shared_live_server.endpoint, "--batch", "later-batch"])
+
+    assert uploaded == 0
+    assert watcher.wait() == 0
+    events = [json.loads(line) for line in watcher.lines]
+    assert events[-1]["type"] == "batch-completed" and events[-1]["finished"] == 1
+
+
+def test_with_wait_0_a_batch_with_no_file_is_not_found_at_once(
+    shared_live_server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, err = watch_here(
+        capsys, "--batch", "never-made", "--endpoint", shared_live_server.endpoint, "--wait", "0"
+    )
+
+    assert code == 1
+    assert lines == ["error: batch_not_found: no upload belongs to this batch"]
+    assert "not found (4404" in err
+
+
 def test_watching_an_upload_that_gets_terminated_exits_1(
     shared_live_server: LiveServer, background: Background
 ) -> None:

@@ -18,8 +18,10 @@ from tusd_py.cli.upload import add_connection_arguments, request_headers
 from tusd_py.client.errors import ExitCode, UsageError
 from tusd_py.client.progress import format_eta, format_speed
 from tusd_py.client.retry import RetryPolicy
+from tusd_py.units import parse_duration
 
 BAD_ENDINGS = {"terminated", "expired", "failed"}
+WAIT_POLL_SECONDS = 0.5  # how often a batch that has no file yet is asked for again
 # Close codes after which connecting again cannot help: refused, unknown upload, bad request, unauthenticated.
 REFUSALS = {1008: "refused by policy", 4400: "bad request", 4401: "not authenticated", 4404: "not found"}
 
@@ -31,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retries", metavar="N", type=int, default=RetryPolicy().retries,
         help=f"reconnections when the stream drops or the server is away (default: {RetryPolicy().retries})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wait", metavar="DURATION", default="60s",
+        help="with --batch: how long to wait for the batch's first file when it has none yet (default: 60s; 0: not)",
     )  # fmt: skip
 
 
@@ -104,6 +110,11 @@ class Watch:
     policy: RetryPolicy
     last: dict[str, Any] | None = None
     last_seq: int = -1
+    wait_for_start: float = 0.0  # how long an unknown stream (a batch with no file yet) is asked for again
+
+    def still_waiting(self, code: int | None, deadline: float) -> bool:
+        """A stream that does not exist yet, and time left to wait for it."""
+        return code == 4404 and self.last is None and asyncio.get_running_loop().time() < deadline
 
     def show(self, text: str, event: dict[str, Any]) -> None:
         print(text if self.as_json else describe(event), flush=True)
@@ -124,6 +135,8 @@ class Watch:
 
     async def run(self) -> ExitCode:
         failures = 0
+        deadline = asyncio.get_running_loop().time() + self.wait_for_start
+        waiting = False
         while True:
             try:
                 async with connect(self.url, additional_headers=self.headers, open_timeout=10) as websocket:
@@ -145,6 +158,12 @@ class Watch:
                 code, reason = None, str(error) or type(error).__name__
             if code == 1000:
                 return outcome_of(self.last)
+            if self.still_waiting(code, deadline):
+                if not waiting:
+                    self.problem(f"nothing to follow yet ({reason}); waiting up to {self.wait_for_start:g}s")
+                    waiting = True
+                await asyncio.sleep(WAIT_POLL_SECONDS)
+                continue
             if code in REFUSALS:
                 self.problem(f"the server closed the stream: {REFUSALS[code]} ({code} {reason})".rstrip())
                 return ExitCode.FAILED
@@ -179,7 +198,12 @@ def watch(args: argparse.Namespace) -> int:
         headers = request_headers(args)
         if args.retries < 0:
             raise UsageError("--retries must be at least 0")
+        wait = parse_duration(args.wait) if args.batch is not None else 0.0
+    except ValueError as error:
+        print(f"tusd-py watch: --wait: {error}", file=sys.stderr)
+        return ExitCode.USAGE
     except UsageError as error:
         print(f"tusd-py watch: {error.message}", file=sys.stderr)
         return ExitCode.USAGE
-    return asyncio.run(run_watch(Watch(url, headers, args.json, RetryPolicy(retries=args.retries))))
+    follow = Watch(url, headers, args.json, RetryPolicy(retries=args.retries), wait_for_start=wait)
+    return asyncio.run(run_watch(follow))
