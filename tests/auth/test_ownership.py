@@ -179,6 +179,30 @@ async def test_the_events_of_a_batch_that_only_another_owner_has_are_not_found(u
     assert assert_error(response, 404)["error_code"] == "batch_not_found"
 
 
+async def test_an_admin_sees_another_owners_batch_by_naming_the_owner(users: Users) -> None:
+    await users.alice.new_upload(5, metadata=batch_metadata("holiday"))
+    summary_url = users.root.endpoint + "batches/holiday"
+
+    own = await users.root.http.get(summary_url)
+    alices = await users.root.http.get(summary_url, params={"owner": "alice"})
+
+    assert assert_error(own, 404)["error_code"] == "batch_not_found"  # the admin's own batch of that name
+    assert alices.status_code == 200 and alices.json()["files"] == 1
+
+
+async def test_only_an_admin_may_name_another_owner_of_a_batch(users: Users) -> None:
+    await users.alice.new_upload(5, metadata=batch_metadata("holiday"))
+    summary_url = users.bob.endpoint + "batches/holiday"
+
+    refused = await users.bob.http.get(summary_url, params={"owner": "alice"})
+    refused_events = await users.bob.http.get(summary_url + "/events", params={"owner": "alice"})
+    own = await users.alice.http.get(summary_url, params={"owner": "alice"})
+
+    assert assert_error(refused, 403)["error_code"] == "forbidden"
+    assert assert_error(refused_events, 403)["error_code"] == "forbidden"
+    assert own.status_code == 200
+
+
 async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 5.0) -> Any:
     """Poll `probe` until it returns something truthy (batch counts follow events, which are published apart)."""
     async with asyncio.timeout(timeout):

@@ -93,6 +93,20 @@ async def test_subscribing_to_another_owners_batch_name_delivers_none_of_its_eve
     assert [m["type"] for m in seen if m.get("batch") == batch or m.get("upload_id") == upload_id(alices)] == []
 
 
+async def test_an_admin_follows_another_owners_batch_named_with_its_owner(keyed_server: LiveServer) -> None:
+    batch = unique("holiday")
+    alices = await create(keyed_server, ALICE, 5, batch_metadata(batch))
+
+    async with websockets.connect(ws_uri(keyed_server, "events"), additional_headers=ROOT) as ws:
+        socket = Socket(ws)
+        subscribed = await socket.request({"action": "subscribe", "batch": batch, "owner": "alice"})
+        await upload(alices, ALICE, b"hello")
+        seen = await socket.until(completed(alices))
+
+    assert subscribed == {"type": "subscribed", "batch": batch}
+    assert [m["type"] for m in seen if m.get("upload_id") == upload_id(alices)][-1] == "completed"
+
+
 async def test_the_event_stream_of_a_batch_only_another_owner_has_is_not_found(keyed_server: LiveServer) -> None:
     batch = unique("holiday")
     await create(keyed_server, ALICE, 5, batch_metadata(batch))

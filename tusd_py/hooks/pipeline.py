@@ -200,7 +200,8 @@ class Pipeline:
 
 
 class _Reporter:
-    """A stage's progress reports, turned into `processing` events at most once per interval (the last one kept)."""
+    """A stage's progress reports, turned into `processing` events at most once per interval: reports in between
+    are dropped, and a report of 1.0 (the stage is done) always goes out."""
 
     def __init__(self, service: UploadService, info: UploadInfo, state: dict[str, Any], interval: float) -> None:
         self.service = service

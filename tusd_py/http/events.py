@@ -39,6 +39,17 @@ def owner_of(connection: Request | WebSocket) -> str | None:
     return principal.owner if principal is not None else None
 
 
+def batch_owner(principal: Principal | None, asked: object) -> str | None:
+    """Whose batch a name means: the caller's own; an admin may name another owner's (`?owner=`, or `owner` in a
+    subscribe message)."""
+    own = principal.owner if principal is not None else None
+    if asked is None or asked == own:
+        return own
+    if principal is None or not principal.admin or not isinstance(asked, str):
+        raise TusError(403, "forbidden", "only an admin may name another owner's batch", {"owner": str(asked)[:200]})
+    return asked
+
+
 def _since(connection: Request | WebSocket) -> int | None:
     text = connection.headers.get("last-event-id") or connection.query_params.get("since")
     if text is None or text == "":
@@ -126,7 +137,8 @@ class EventRoutes:
         return StreamSource([stream], stream, lambda since: self._upload_backlog(upload_id, since, principal))
 
     def _batch_source(self, connection: Request | WebSocket) -> StreamSource:
-        batch, owner = connection.path_params["batch"], owner_of(connection)
+        batch = connection.path_params["batch"]
+        owner = batch_owner(principal_of(connection), connection.query_params.get("owner"))
         topic = batch_topic(owner, batch)
         return StreamSource([topic], topic, lambda since: self._batch_backlog(batch, since, owner))
 
@@ -144,7 +156,8 @@ class EventRoutes:
 
     async def batch_summary(self, request: Request) -> Response:
         batch = request.path_params["batch"]
-        state = await self.publisher.batch_state(batch, owner_of(request))
+        owner = batch_owner(principal_of(request), request.query_params.get("owner"))
+        state = await self.publisher.batch_state(batch, owner)
         if not state.files:
             raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
         return JSONResponse(state.summary())
@@ -329,7 +342,7 @@ class EventRoutes:
         upload_id, batch = message.get("upload_id"), message.get("batch")
         if not isinstance(upload_id, str) and not isinstance(batch, str):
             raise TusError(400, "invalid_subscription", "name an upload_id or a batch")
-        owner = principal.owner if principal is not None else None
+        owner = batch_owner(principal, message.get("owner")) if isinstance(batch, str) else None
         topic = f"upload:{upload_id}" if isinstance(upload_id, str) else batch_topic(owner, str(batch))
         target = {"upload_id": upload_id} if isinstance(upload_id, str) else {"batch": batch}
         if action == "unsubscribe":
