@@ -179,3 +179,13 @@ def test_a_full_disk_is_told_as_507_and_the_socket_closed_1011(tmp_path: Path) -
 
     assert error["status"] == 507 and error["error_code"] == "insufficient_storage" and error["offset"] == 0
     assert closed.value.code == 1011
+
+
+def test_a_network_timeout_of_0_lets_a_quiet_client_wait(tmp_path: Path) -> None:
+    settings = Settings(upload_dir=tmp_path / "uploads", network_timeout=0)
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/files/upload") as ws:
+        ws.receive_json()
+        ws.send_text(json.dumps({"type": "ping"}))  # after the greeting, with no timeout: answered, not timed out
+        answer = ws.receive_json()
+
+    assert answer["type"] == "error" and answer["error_message"] == "the first message is create or resume"

@@ -281,7 +281,8 @@ class UploadSession:
     # -- reading -------------------------------------------------------------------------------------
 
     async def _next(self) -> bytes | ClientMessage:
-        item = await self.reader.next_or(self.interrupted, self.settings.network_timeout)
+        timeout = self.settings.network_timeout or None  # 0: no timeout, as for a PATCH
+        item = await self.reader.next_or(self.interrupted, timeout)
         if item is None:
             raise _shutting_down()
         return item if isinstance(item, bytes) else parse_client_message(item)
