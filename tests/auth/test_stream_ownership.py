@@ -107,6 +107,18 @@ async def test_an_admin_follows_another_owners_batch_named_with_its_owner(keyed_
     assert [m["type"] for m in seen if m.get("upload_id") == upload_id(alices)][-1] == "completed"
 
 
+async def test_a_batch_socket_naming_another_owner_without_admin_is_refused(keyed_server: LiveServer) -> None:
+    batch = unique("holiday")
+    await create(keyed_server, ALICE, 5, batch_metadata(batch))
+
+    uri = ws_uri(keyed_server, f"batches/{batch}/events") + "?owner=alice"
+    async with websockets.connect(uri, additional_headers=BOB) as ws:
+        messages = await Socket(ws).to_the_end()
+
+    assert [(m["type"], m["error_code"]) for m in messages] == [("error", "forbidden")]
+    assert ws.close_code == 4400
+
+
 async def test_the_event_stream_of_a_batch_only_another_owner_has_is_not_found(keyed_server: LiveServer) -> None:
     batch = unique("holiday")
     await create(keyed_server, ALICE, 5, batch_metadata(batch))

@@ -146,7 +146,13 @@ class EventRoutes:
         await self._ws_stream(websocket, self._upload_source(websocket))
 
     async def ws_batch(self, websocket: WebSocket) -> None:
-        await self._ws_stream(websocket, self._batch_source(websocket))
+        try:
+            source = self._batch_source(websocket)
+        except TusError as error:  # naming another owner's batch without being an admin
+            await websocket.accept()
+            await _refuse_stream(websocket, error)
+            return
+        await self._ws_stream(websocket, source)
 
     async def sse_upload(self, request: Request) -> Response:
         return await self._sse_stream(request, self._upload_source(request))
@@ -174,9 +180,7 @@ class EventRoutes:
             try:
                 backlog = await source.backlog(_since(websocket))
             except TusError as error:
-                code = CLOSE_NOT_FOUND if error.status in (404, 410) else CLOSE_BAD_REQUEST
-                await websocket.send_text(json.dumps({"type": "error", **error.body()}))
-                await websocket.close(code, error.message[:120])
+                await _refuse_stream(websocket, error)
                 return
             events = self.follower.follow(subscriber, source.stream_key, backlog)
             sender = asyncio.ensure_future(self._send_all(websocket, events))
@@ -364,6 +368,13 @@ class EventRoutes:
             else:
                 subscriber.prepend(await self._batch_backlog(str(batch), since, owner))
         return {"type": "subscribed", **target}
+
+
+async def _refuse_stream(websocket: WebSocket, error: TusError) -> None:
+    """An accepted event socket that cannot follow what it asked for: the error as a message, then the close."""
+    code = CLOSE_NOT_FOUND if error.status in (404, 410) else CLOSE_BAD_REQUEST
+    await websocket.send_text(json.dumps({"type": "error", **error.body()}))
+    await websocket.close(code, error.message[:120])
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
