@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import websockets
 
 from tests.scaleout.cluster import Cluster
 from tests.support.live_server import LiveServer
+from tests.support.redis_server import RedisServer
 from tests.support.tus import payload, sha256
 from tests.ws_upload.ws_client import Session, connect
 
@@ -39,3 +43,46 @@ async def test_an_upload_begun_on_a_resumes_on_b_and_is_seen_from_b(
 
     assert seen[-1]["type"] == "completed" and seen[-1]["offset"] == len(data)
     assert sha256(cluster.stored(created["url"])) == sha256(data)
+
+
+@pytest.fixture
+def lone(tmp_path: Path, redis_server: RedisServer) -> Iterator[LiveServer]:
+    """One instance on the test's own Redis, which the test stops."""
+    server = LiveServer(tmp_path / "uploads", tmp_path / "server.log", "--redis-url", redis_server.url)
+    server.upload_dir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_with_redis_away_the_socket_closes_1011_and_the_upload_resumes_once_it_is_back(
+    lone: LiveServer, redis_server: RedisServer
+) -> None:
+    data = payload(300_000, seed=32)
+    async with connect(lone.endpoint) as ws:
+        session = Session(ws)
+        created = await session.start({"type": "create", "size": len(data)})
+        await session.send_bytes(data, 0, stop_at=100_000)
+        await session.wait_for_offset(100_000)
+    redis_server.stop()
+
+    async with connect(lone.endpoint) as ws:
+        refused = await Session(ws).start({"type": "resume", "upload_id": created["upload_id"]})
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+    assert (refused["status"], refused["error_code"], ws.close_code) == (503, "lock_unavailable", 1011)
+
+    redis_server.start()
+    async with asyncio.timeout(30):
+        while True:  # the instance reconnects by itself
+            async with connect(lone.endpoint) as ws:
+                session = Session(ws)
+                try:
+                    resumed = await session.start({"type": "resume", "upload_id": created["upload_id"]})
+                except websockets.ConnectionClosed:
+                    await asyncio.sleep(0.2)
+                    continue
+                await session.send_bytes(data, resumed["offset"])
+                assert (await session.receive_until("success", "error"))["type"] == "success"
+                break
+    assert (lone.upload_dir / created["upload_id"]).read_bytes() == data
