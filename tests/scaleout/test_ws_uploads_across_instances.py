@@ -14,7 +14,7 @@ from tests.scaleout.cluster import Cluster
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer
 from tests.support.tus import payload, sha256
-from tests.ws_upload.ws_client import Session, connect
+from tests.ws_upload.ws_client import Session, connect, partly_uploaded
 
 MIB = 1024 * 1024
 
@@ -23,11 +23,7 @@ async def test_an_upload_begun_on_a_resumes_on_b_and_is_seen_from_b(
     cluster: Cluster, a: LiveServer, b: LiveServer
 ) -> None:
     data = payload(2 * MIB, seed=31)
-    async with connect(a.endpoint) as ws:
-        first = Session(ws)
-        created = await first.start({"type": "create", "size": len(data), "filename": "roaming.bin"})
-        await first.send_bytes(data, 0, stop_at=MIB)
-        await first.wait_for_offset(MIB)
+    created = await partly_uploaded(a.endpoint, data, MIB, filename="roaming.bin")
 
     events_url = b.endpoint.replace("http://", "ws://") + created["upload_id"] + "/events"
     async with websockets.connect(events_url) as watcher, connect(b.endpoint) as ws:
@@ -59,11 +55,7 @@ async def test_with_redis_away_the_socket_closes_1011_and_the_upload_resumes_onc
     lone: LiveServer, redis_server: RedisServer
 ) -> None:
     data = payload(300_000, seed=32)
-    async with connect(lone.endpoint) as ws:
-        session = Session(ws)
-        created = await session.start({"type": "create", "size": len(data)})
-        await session.send_bytes(data, 0, stop_at=100_000)
-        await session.wait_for_offset(100_000)
+    created = await partly_uploaded(lone.endpoint, data, 100_000)
     redis_server.stop()
 
     async with connect(lone.endpoint) as ws:

@@ -16,7 +16,7 @@ from tests.server.test_large_uploads import peak_rss_kib
 from tests.support.live_server import LiveServer
 from tests.support.live_server import start_live as start
 from tests.support.tus import TUS, create, offset_of, patch, payload, sha256, upload_id
-from tests.ws_upload.ws_client import Session, connect, upload
+from tests.ws_upload.ws_client import Session, connect, partly_uploaded, upload
 
 MIB = 1024 * 1024
 BLOCK = 64 * 1024  # the server's write block here: storage acknowledges every 64 KiB
@@ -76,11 +76,7 @@ async def test_bytes_are_acknowledged_as_stored_within_the_window(server: LiveSe
 
 async def test_a_reconnect_resumes_from_the_stored_offset(server: LiveServer) -> None:
     data = payload(2 * MIB, seed=3)
-    async with connect(server.endpoint) as ws:
-        first = Session(ws)
-        created = await first.start({"type": "create", "size": len(data), "filename": "half.bin"})
-        await first.send_bytes(data, 0, stop_at=MIB)
-        await first.wait_for_offset(MIB)
+    created = await partly_uploaded(server.endpoint, data, MIB, filename="half.bin")
     # The socket dropped after 1 MiB was acknowledged; a new one resumes the same upload.
     async with connect(server.endpoint) as ws:
         second = Session(ws)
@@ -139,11 +135,7 @@ async def test_an_upload_begun_over_http_finishes_over_the_socket(server: LiveSe
 
 async def test_an_upload_begun_over_the_socket_finishes_over_http(server: LiveServer) -> None:
     data = payload(MIB, seed=6)
-    async with connect(server.endpoint) as ws:
-        session = Session(ws)
-        created = await session.start({"type": "create", "size": len(data)})
-        await session.send_bytes(data, 0, stop_at=512 * 1024)
-        await session.wait_for_offset(512 * 1024)
+    created = await partly_uploaded(server.endpoint, data, 512 * 1024)
     url = created["url"]
 
     offset = offset_of(url)

@@ -95,3 +95,14 @@ async def upload(
         await session.send_bytes(data, 0)
         await session.receive_until("success", "error")
     return session
+
+
+async def partly_uploaded(endpoint: str, data: bytes, stop_at: int, **fields: Any) -> dict[str, Any]:
+    """Create an upload of `data` over a socket, send its first `stop_at` bytes, wait until they are stored, and
+    close the socket; the `created` status (upload_id, url) is returned."""
+    async with connect(endpoint) as ws:
+        session = Session(ws)
+        created = await session.start({"type": "create", "size": len(data), **fields})
+        await session.send_bytes(data, 0, stop_at=stop_at)
+        await session.wait_for_offset(stop_at)
+    return created
