@@ -94,7 +94,7 @@ class RawSink(ServerKind):
         return None
 
     def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
-        return [sys.executable, "-m", "benchmarks.sink", "--port", str(port), "--dir", str(upload_dir)]
+        return [sys.executable, "-m", "benchmarks.sink", "--port", str(port), "--dir", str(upload_dir), *extra]
 
 
 TUSD_PY = TusdPy("tusd_py", "tusd_py")

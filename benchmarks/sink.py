@@ -1,15 +1,20 @@
-"""The raw sink: socket → recv_into → os.write → file, the most any server here could do on loopback.
+"""The raw sink: socket → file with nothing in between, the most any server here could do on loopback.
+
+By default the body goes from the socket through a pipe into the file with splice(2), so it never enters the
+process (the kernel's one copy, into the page cache); `--copy` reads it with recv_into into an 8 MiB buffer and
+os.writes it, the most a server that reads its bodies could do.
 
 It speaks just enough tus for the benchmark's client (POST creates, PATCH appends, HEAD tells the offset,
 GET sends the file with os.sendfile, one Range at most) and checks nothing: it is the hardware's limit,
 not a server.
 
-    python -m benchmarks.sink --port PORT --dir DIRECTORY
+    python -m benchmarks.sink --port PORT --dir DIRECTORY [--copy]
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import itertools
 import os
 import signal
@@ -21,6 +26,8 @@ from pathlib import Path
 
 BUFFER_SIZE = 8 * 2**20
 HEADER_LIMIT = 64 * 1024
+PIPE_SIZE = 2**20
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 class SinkHandler(socketserver.BaseRequestHandler):
@@ -87,6 +94,9 @@ class SinkHandler(socketserver.BaseRequestHandler):
                 first, self.pending = self.pending[:remaining], self.pending[remaining:]
                 os.write(fd, first)
                 remaining -= len(first)
+            if self.server.splice:
+                self._splice(path, remaining)
+                return os.fstat(fd).st_size
             while remaining:
                 n = self.sock.recv_into(self.view, min(BUFFER_SIZE, remaining))
                 if n == 0:
@@ -97,6 +107,27 @@ class SinkHandler(socketserver.BaseRequestHandler):
                 remaining -= n
             return os.fstat(fd).st_size
         finally:
+            os.close(fd)
+
+    def _splice(self, path: Path, remaining: int) -> None:
+        """socket → pipe → file, all in the kernel (splice refuses O_APPEND, hence a descriptor of its own)."""
+        fd = os.open(path, os.O_WRONLY)
+        read_end, write_end = os.pipe()
+        try:
+            fcntl.fcntl(write_end, F_SETPIPE_SZ, PIPE_SIZE)
+            offset = os.fstat(fd).st_size
+            while remaining:
+                n = os.splice(self.sock.fileno(), write_end, min(PIPE_SIZE, remaining), flags=os.SPLICE_F_MOVE)
+                if n == 0:
+                    break
+                remaining -= n
+                while n:
+                    written = os.splice(read_end, fd, n, offset_dst=offset)
+                    offset += written
+                    n -= written
+        finally:
+            os.close(read_end)
+            os.close(write_end)
             os.close(fd)
 
     def _drop_body(self, length: int) -> None:
@@ -145,9 +176,10 @@ class SinkServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], directory: Path) -> None:
+    def __init__(self, address: tuple[str, int], directory: Path, splice: bool = True) -> None:
         super().__init__(address, SinkHandler)
         self.directory = directory
+        self.splice = splice
         self._ids = itertools.count(1)
         self._ids_lock = threading.Lock()
 
@@ -163,9 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--copy", action="store_true", help="recv_into and os.write instead of splice")
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
-    server = SinkServer((args.host, args.port), args.dir)
+    server = SinkServer((args.host, args.port), args.dir, splice=not args.copy)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"sink listening on {args.host}:{args.port}", flush=True)
     try:

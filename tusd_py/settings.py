@@ -106,6 +106,11 @@ class Settings:
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
+    socket_bodies: bool = setting(
+        True,
+        "under `serve` on Linux, move bodies of 1MiB and more from the socket into the file in the kernel (splice)",
+        "bool",
+    )
     shutdown_timeout: float = setting(
         10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
+from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY
+from tusd_py.uploads.socket_body import DetachedBody
 
 LINGER_SECONDS = 2.0
 DEFAULT_HEAD_LIMIT = 64 * 1024
@@ -36,7 +39,7 @@ class RequestBody:
     """
 
     def __init__(self, cycle: RequestResponseCycle) -> None:
-        self._cycle = cycle
+        self.cycle = cycle
         self._chunks: deque[bytes] = deque()
         self._queued = 0
         self._ended = False  # the message's last byte arrived
@@ -44,7 +47,7 @@ class RequestBody:
         cycle.receive = self.receive  # type: ignore[method-assign]  # the cycle's ASGI task looks it up when it starts
 
     def push(self, chunk: bytes) -> None:
-        cycle = self._cycle
+        cycle = self.cycle
         self._chunks.append(chunk)
         self._queued += len(chunk)
         if self._queued > BODY_HIGH_WATER:
@@ -53,10 +56,15 @@ class RequestBody:
 
     def end(self) -> None:
         self._ended = True
-        self._cycle.message_event.set()
+        self.cycle.message_event.set()
+
+    def take_queued(self) -> list[bytes]:
+        """Everything received and not yet handed over, for whoever takes the rest from the socket itself."""
+        chunks, self._chunks, self._queued = list(self._chunks), deque(), 0
+        return chunks
 
     async def receive(self) -> ASGIReceiveEvent:
-        cycle = self._cycle
+        cycle = self.cycle
         if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
             cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             cycle.waiting_for_100_continue = False
@@ -79,6 +87,54 @@ class RequestBody:
             cycle.flow.resume_reading()
             cycle.message_event.clear()
             await cycle.message_event.wait()
+
+
+class KernelBody:
+    """A body still in the socket, offered to the app as `scope["extensions"]["tusd_py.socket_body"]`.
+
+    `detach()` pauses the transport's reading and hands the app the bytes already read plus a duplicate of the
+    socket's descriptor; `reattach(taken)` counts what the app took from it, ends the message if that was the
+    rest of the body, and lets the transport read again (a peer that closed meanwhile is found then)."""
+
+    def __init__(self, protocol: BoundedHttpToolsProtocol, body: RequestBody, length: int) -> None:
+        self._protocol = protocol
+        self._body = body
+        self.length = length
+        self._fd: int | None = None
+
+    def detach(self) -> DetachedBody | None:
+        protocol, cycle = self._protocol, self._body.cycle
+        transport = protocol.transport
+        if (
+            self._fd is not None
+            or protocol._body is not self._body  # a later request is being read already
+            or protocol._body_left <= 0
+            or cycle.response_complete
+            or cycle.disconnected
+            or transport.is_closing()
+            or transport.get_extra_info("sslcontext") is not None  # the socket holds ciphertext
+        ):
+            return None
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return None
+        if cycle.waiting_for_100_continue:
+            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            cycle.waiting_for_100_continue = False
+        cycle.flow.pause_reading()
+        self._fd = os.dup(sock.fileno())  # the thread's own: valid even if the transport closes meanwhile
+        return DetachedBody(self._fd, protocol._body_left, self._body.take_queued())
+
+    def reattach(self, taken: int) -> None:
+        if self._fd is None:
+            return
+        os.close(self._fd)
+        self._fd = None
+        protocol = self._protocol
+        protocol._body_left -= taken
+        if not protocol._body_left:
+            protocol._end_body()
+        self._body.cycle.flow.resume_reading()
 
 
 class _HeadTooLarge(Exception):
@@ -127,9 +183,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._body is not None and not self.cycle.response_complete:
             self._body.push(data)
         if not self._body_left:
-            self.parser = self._new_parser()  # the old one still expects the body it never saw
-            self.on_message_complete()
+            self._end_body()
         return rest
+
+    def _end_body(self) -> None:
+        self.parser = self._new_parser()  # the old one still expects the body it never saw
+        self.on_message_complete()
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         parser = httptools.HttpRequestParser(self)
@@ -152,6 +211,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._body = RequestBody(self.cycle)
         if not self.parser.should_upgrade():  # after an upgrade the parser, not a length, says what follows
             self._body_length = _content_length(self.headers)
+            if self._body_length:
+                extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
+                extensions[SOCKET_BODY] = KernelBody(self, self._body, self._body_length)
 
     def on_body(self, body: bytes) -> None:
         self._body_seen += len(body)  # counted even when dropped: the next request starts after the body

@@ -41,4 +41,3 @@ class RateLimitMiddleware:
                 await refuse(error, scope, receive, send)
                 return
         await self.app(scope, receive, send)
-

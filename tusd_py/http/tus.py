@@ -22,6 +22,7 @@ from tusd_py.protocol.patch import has_offset_body, parse_append
 from tusd_py.settings import Settings
 from tusd_py.storage.base import ContentReader
 from tusd_py.uploads.service import UploadService
+from tusd_py.uploads.socket_body import SocketBody, socket_body_of
 
 
 class TusRoutes:
@@ -76,6 +77,7 @@ class TusRoutes:
                 receive=request.receive,
                 principal=principal_of(request),
                 origin=origin,
+                socket_body=self._socket_body(request),
             )
         except TusError as error:
             created = error.details.get("created_upload_id")
@@ -101,7 +103,12 @@ class TusRoutes:
         upload_id = self._upload_id(request)
         origin = origin_of(request)
         info = await self.service.append(
-            upload_id, parse_append(headers), request.receive, principal_of(request), origin
+            upload_id,
+            parse_append(headers),
+            request.receive,
+            principal_of(request),
+            origin,
+            socket_body=self._socket_body(request),
         )
         return Response(status_code=204, headers={**origin.response_headers, **self._state_headers(info)})
 
@@ -116,6 +123,9 @@ class TusRoutes:
         info = await self.service.load(self._upload_id(request), principal_of(request))
         assert isinstance(self.service.store, ContentReader)
         return download_response(request, info, self.service.store)
+
+    def _socket_body(self, request: Request) -> SocketBody | None:
+        return socket_body_of(request.scope) if self.settings.socket_bodies else None
 
     def _upload_id(self, request: Request) -> str:
         upload_id: str = request.path_params["upload_id"]

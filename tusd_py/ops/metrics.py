@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.storage.splice import SPLICERS
 
 ERROR_SCOPE_KEY = "tusd_py.error"  # (status, error_code) left in the scope by the error handlers
 
@@ -32,6 +37,7 @@ class Metrics:
         self.open_connections = Gauge(
             "tusd_py_open_connections", "HTTP requests and WebSockets in progress", registry=r
         )
+        r.register(_SplicedBytes())
         self._by_kind = {
             "created": self.uploads_created,
             "completed": self.uploads_finished,
@@ -48,6 +54,17 @@ class Metrics:
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _SplicedBytes(Collector):
+    """Bytes the kernel moved from sockets into files (storage/splice.py): the whole process's count."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "tusd_py_bytes_spliced",
+            "Upload bytes moved from the socket into the file in the kernel (all apps of this process)",
+            value=SPLICERS.bytes_moved,
+        )
 
 
 class MetricsMiddleware:

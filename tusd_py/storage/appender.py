@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.storage.base import WriteFenced
+from tusd_py.storage.splice import SPLICERS, SpliceResult, Stop, splice_socket_to_file, splice_works
 
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 # On a slow link, or when the sender pauses, a block fills slowly; what arrived goes to storage after this
@@ -152,6 +154,70 @@ class FileAppender:
 
     def digest(self) -> bytes | None:
         return self._hasher.digest() if self._hasher is not None else None
+
+    def takes_sockets(self) -> bool:
+        """Whether `take_from_socket` may be used: nothing to hash, and a file system splice can write to."""
+        return self._hasher is None and not self.fenced and splice_works(self.path.parent)
+
+    async def take_from_socket(
+        self, sock_fd: int, count: int, *, on_moved: Callable[[int], None] | None = None
+    ) -> SpliceResult | None:
+        """Store the next `count` bytes of a socket after what was written, in the kernel (storage/splice.py).
+
+        None when no splice thread is free (nothing was taken). `on_moved(total)` hears the bytes taken so
+        far, as `on_written` does. Cancelling stops the move; what it took is stored and counted first."""
+        await self.flush()
+        if self.fenced:
+            return SpliceResult(fenced=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)  # splice refuses O_APPEND descriptors
+        stop = Stop()
+        base = self.written
+        loop = self._loop
+
+        def moved(total: int) -> None:
+            if base + total > self.written:
+                self.written = base + total
+                if self._on_written is not None:
+                    self._on_written(self.written)
+                if on_moved is not None:
+                    on_moved(total)
+
+        def report(total: int) -> None:  # in the splice thread
+            loop.call_soon_threadsafe(moved, total)
+
+        work = partial(
+            splice_socket_to_file,
+            sock_fd,
+            fd,
+            os.fstat(self._fd).st_size,
+            count,
+            stop=stop,
+            still_ours=self._still_ours,
+            report=report,
+            check_every=self._block_size,
+        )
+        started = SPLICERS.try_submit(work)
+        cancelled = False
+        try:
+            if started is None:
+                return None
+            splicing = asyncio.wrap_future(started)
+            while not splicing.done():  # until the thread is done with the descriptors, whatever happens here
+                try:
+                    await asyncio.shield(splicing)
+                except asyncio.CancelledError:
+                    cancelled = True  # the thread stops at its next step; what it took is counted first
+                    stop.set()
+        finally:
+            os.close(fd)
+            stop.close()
+        result = splicing.result()
+        moved(result.moved)
+        if result.fenced:
+            self.fenced = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
 
     async def close(self, keep: bool = True) -> int:
         if self._closed:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.info import UploadInfo
+
+if TYPE_CHECKING:
+    from tusd_py.storage.splice import SpliceResult
 
 
 class Capability(StrEnum):
@@ -41,6 +44,17 @@ class Appender(Protocol):
     async def close(self, keep: bool = True) -> int:
         """Hand everything to storage; a staged appender drops its bytes unless `keep`. Returns bytes kept."""
         ...
+
+
+@runtime_checkable
+class SocketAppender(Appender, Protocol):
+    """An appender that can store a body straight from its socket, without the bytes passing through Python."""
+
+    def takes_sockets(self) -> bool: ...
+
+    async def take_from_socket(
+        self, sock_fd: int, count: int, *, on_moved: Callable[[int], None] | None = None
+    ) -> SpliceResult | None: ...
 
 
 class UploadStore(Protocol):

@@ -22,6 +22,7 @@ from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
 from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
 
@@ -132,8 +133,11 @@ class UploadService:
         receive: Receive | None = None,
         principal: Principal | None = None,
         origin: RequestOrigin | None = None,
+        socket_body: SocketBody | None = None,
     ) -> UploadInfo:
-        """Create an upload; with `body`, store the request's bytes too (creation-with-upload)."""
+        """Create an upload; with `body`, store the request's bytes too (creation-with-upload).
+
+        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself."""
         if request.concat is not None and request.concat.is_final:
             return await self._create_final(request, partial_ids or [], principal, origin)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
@@ -156,7 +160,7 @@ class UploadService:
             await self._complete(info, origin)
         if plan is None or body is None or receive is None:
             return info
-        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
+        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout, socket_body=socket_body)
         try:
             async with holding(
                 self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
@@ -257,11 +261,14 @@ class UploadService:
         principal: Principal | None = None,
         origin: RequestOrigin | None = None,
         on_stored: Callable[[int], None] | None = None,
+        socket_body: SocketBody | None = None,
     ) -> UploadInfo:
-        """Append one body at `request.offset`; `on_stored(offset)` hears each time more of it reached storage."""
+        """Append one body at `request.offset`; `on_stored(offset)` hears each time more of it reached storage.
+
+        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself."""
         if principal is not None:
             await self.load(upload_id, principal)  # 403 before a stranger's PATCH may interrupt the owner's
-        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout)
+        transfer = Transfer(receive, idle_timeout=self.limits.network_timeout, socket_body=socket_body)
         async with holding(
             self.locker, upload_id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
         ) as lock:

@@ -8,7 +8,11 @@ from enum import StrEnum
 from starlette.types import Receive
 
 from tusd_py.locking.base import ReleaseCause
-from tusd_py.storage.base import Appender, WriteFenced
+from tusd_py.storage.base import Appender, SocketAppender, WriteFenced
+from tusd_py.uploads.socket_body import SocketBody
+
+# Below this, a body is not worth a thread of its own: it comes through receive().
+SOCKET_BODY_MIN = 1024 * 1024
 
 
 class StopReason(StrEnum):
@@ -22,8 +26,9 @@ class StopReason(StrEnum):
 class Transfer:
     """One body's journey. `stop()` cancels the copy; bytes already handed over stay stored."""
 
-    def __init__(self, receive: Receive, *, idle_timeout: float | None) -> None:
+    def __init__(self, receive: Receive, *, idle_timeout: float | None, socket_body: SocketBody | None = None) -> None:
         self._receive = receive
+        self._socket_body = socket_body
         self._idle_timeout = idle_timeout
         self._task: asyncio.Task[None] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
@@ -79,7 +84,64 @@ class Transfer:
         else:
             self._watchdog = loop.call_later(self._idle_timeout - idle, self._check_idle)
 
+    def _takes_socket(self, appender: Appender, limit: int | None) -> bool:
+        body = self._socket_body
+        return (
+            body is not None
+            and body.length >= SOCKET_BODY_MIN
+            and (limit is None or body.length <= limit)  # a body too long for the upload goes the checked way
+            and isinstance(appender, SocketAppender)
+            and appender.takes_sockets()
+        )
+
     async def _pump(self, appender: Appender, limit: int | None) -> None:
+        if self._takes_socket(appender, limit) and await self._pump_socket(appender):  # type: ignore[arg-type]
+            return
+        await self._pump_messages(appender, limit)
+
+    async def _pump_socket(self, appender: SocketAppender) -> bool:
+        """Let storage take the body from the socket in the kernel; False when it could not start."""
+        body = self._socket_body
+        assert body is not None
+        detached = body.detach()
+        if detached is None:
+            return False
+        loop = asyncio.get_running_loop()
+        taken = 0
+
+        def moved(total: int) -> None:
+            nonlocal taken
+            taken = total
+            self._last_activity = loop.time()
+            self.received = already + total
+
+        attached = False
+        try:
+            for chunk in detached.received:
+                self.received += len(chunk)
+                await appender.write(chunk)
+            already = self.received
+            result = await appender.take_from_socket(detached.fd, detached.length, on_moved=moved)
+            if result is None:  # no splice thread free: the server reads the rest, and receive() brings it
+                body.reattach(0)
+                attached = True
+                await self._pump_messages(appender, None)
+                return True
+        except WriteFenced:
+            self.stop_reason = self.stop_reason or StopReason.LOCK_LOST
+            return True
+        finally:
+            if not attached:
+                body.reattach(taken)
+        if result.fenced:
+            self.stop_reason = self.stop_reason or StopReason.LOCK_LOST
+        elif result.eof:
+            self.disconnected = True
+        elif taken == detached.length:
+            self.body_complete = True
+        return True
+
+    async def _pump_messages(self, appender: Appender, limit: int | None) -> None:
         loop = asyncio.get_running_loop()
         receive = self._receive
         while True:
