@@ -9,6 +9,7 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from tusd_py.cli.http_protocol import BODY_HIGH_WATER, BoundedHttpToolsProtocol
+from tusd_py.uploads.socket_body import MIN_LENGTH as SOCKET_BODY_MIN_LENGTH
 
 KIB = 1024
 
@@ -54,8 +55,9 @@ class FakeTransport(asyncio.Transport):
 class RecordingApp:
     """An ASGI app that records every request and the messages it received; `go` lets it read on."""
 
-    def __init__(self, *, read_body: bool = True, hold: bool = False) -> None:
+    def __init__(self, *, read_body: bool = True, hold: bool = False, hold_after_first: bool = False) -> None:
         self.read_body = read_body
+        self.hold_after_first = hold_after_first
         self.go = asyncio.Event()
         if not hold:
             self.go.set()
@@ -71,6 +73,8 @@ class RecordingApp:
             await self.go.wait()
             message = await receive()
             request["messages"].append(message)
+            if self.hold_after_first and len(request["messages"]) == 1:
+                self.go.clear()
             if message["type"] == "http.disconnect" or not message.get("more_body"):
                 break
         await send({"type": "http.response.start", "status": 204, "headers": []})
@@ -145,18 +149,47 @@ async def test_a_request_right_behind_a_body_in_the_same_read_is_parsed() -> Non
     assert transport.written.count(b"HTTP/1.1 204") == 3
 
 
-async def test_reading_pauses_while_the_app_falls_behind_and_resumes_when_it_catches_up() -> None:
+async def test_a_long_body_is_not_read_past_its_head_until_the_app_asks_for_it() -> None:
     app = RecordingApp(hold=True)
     protocol, transport = connect(app)
+    length = SOCKET_BODY_MIN_LENGTH + 5
+    protocol.data_received(head("PATCH", "/files/a", length) + b"z" * 1000)
+    await settle()
+    assert not transport.reading  # the rest may be the kernel's to move: nothing more is read for now
+
+    app.go.set()
+    await settle()
+    assert transport.reading  # the app asked receive() for the body
+    protocol.data_received(b"z" * (length - 1000))
+    await asyncio.wait_for(app.done.wait(), 5)
+    assert bodies(app.requests[0]) == b"z" * length
+
+
+async def test_a_short_body_is_read_on_while_the_app_has_not_asked_yet() -> None:
+    app = RecordingApp(hold=True)
+    protocol, transport = connect(app)
+    protocol.data_received(head("PATCH", "/files/a", 300 * KIB) + b"s" * 1000)
+    await settle()
+    assert transport.reading
+    protocol.data_received(b"s" * (300 * KIB - 1000))
+    app.go.set()
+    await asyncio.wait_for(app.done.wait(), 5)
+    assert bodies(app.requests[0]) == b"s" * (300 * KIB)
+
+
+async def test_reading_pauses_while_the_app_falls_behind_and_resumes_when_it_catches_up() -> None:
+    app = RecordingApp(hold_after_first=True)
+    protocol, transport = connect(app)
     chunk = b"y" * (256 * KIB)
-    count = BODY_HIGH_WATER // len(chunk) + 2
+    count = BODY_HIGH_WATER // len(chunk) + 6
     protocol.data_received(head("PATCH", "/files/a", count * len(chunk)))
+    await settle()
     sent = 0
     while transport.reading and sent < count:
         protocol.data_received(chunk)
         sent += 1
         await settle()
-    assert not transport.reading  # the app has read nothing: the socket must stop being read
+    assert not transport.reading  # the app stopped reading after its first message: the socket must stop too
     assert sent * len(chunk) > BODY_HIGH_WATER
 
     app.go.set()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY
+from tusd_py.uploads.socket_body import MIN_LENGTH as SOCKET_BODY_MIN_LENGTH
 from tusd_py.uploads.socket_body import DetachedBody
 
 LINGER_SECONDS = 2.0
@@ -214,6 +215,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             if self._body_length:
                 extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
                 extensions[SOCKET_BODY] = KernelBody(self, self._body, self._body_length)
+                if self._body_length >= SOCKET_BODY_MIN_LENGTH:
+                    # Whatever the socket holds may be the kernel's to move: reading it now would copy it
+                    # twice for nothing. The app's first receive() or the end of its response resumes reading.
+                    self.cycle.flow.pause_reading()
 
     def on_body(self, body: bytes) -> None:
         self._body_seen += len(body)  # counted even when dropped: the next request starts after the body

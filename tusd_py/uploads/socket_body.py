@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 EXTENSION = "tusd_py.socket_body"
+# Below this a body is not worth a thread of its own: it comes through receive(). The server reads nothing of
+# a body this long past what came with its head until the app has either taken the socket or asked receive().
+MIN_LENGTH = 1024 * 1024
 
 
 @dataclass

@@ -9,10 +9,7 @@ from starlette.types import Receive
 
 from tusd_py.locking.base import ReleaseCause
 from tusd_py.storage.base import Appender, SocketAppender, WriteFenced
-from tusd_py.uploads.socket_body import SocketBody
-
-# Below this, a body is not worth a thread of its own: it comes through receive().
-SOCKET_BODY_MIN = 1024 * 1024
+from tusd_py.uploads.socket_body import MIN_LENGTH, SocketBody
 
 
 class StopReason(StrEnum):
@@ -88,7 +85,7 @@ class Transfer:
         body = self._socket_body
         return (
             body is not None
-            and body.length >= SOCKET_BODY_MIN
+            and body.length >= MIN_LENGTH
             and (limit is None or body.length <= limit)  # a body too long for the upload goes the checked way
             and isinstance(appender, SocketAppender)
             and appender.takes_sockets()
