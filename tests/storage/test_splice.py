@@ -73,6 +73,40 @@ def test_every_byte_of_the_body_reaches_the_file_and_totals_are_reported(tmp_pat
     assert receiver.recv(100) == b"NEXT REQUEST"  # nothing past the body was taken
 
 
+def test_a_fast_piece_is_reported_once_and_a_stalled_remainder_within_the_hold_time(
+    tmp_path: Path, tcp_pair: Pair
+) -> None:
+    sender, receiver = tcp_pair
+    data = payload(3 * MIB + 1000, seed=8)
+    reports: list[tuple[int, float]] = []
+
+    def send_pieces() -> None:
+        for start in (0, MIB, 2 * MIB):
+            sender.sendall(data[start : start + MIB])
+            time.sleep(0.15)
+        sent_at.append(time.monotonic())
+        sender.sendall(data[3 * MIB :])
+        time.sleep(0.3)  # the last 1,000 bytes of the body never come: a stalled sender
+        sender.shutdown(socket.SHUT_WR)
+
+    sent_at: list[float] = []
+    sending = threading.Thread(target=send_pieces)
+    sending.start()
+    result = splice_into(
+        tmp_path / "f",
+        receiver,
+        len(data) + 1000,
+        report=lambda total: reports.append((total, time.monotonic())),
+        check_every=MIB,
+    )
+    sending.join()
+
+    assert result.eof and result.moved == len(data)
+    totals = [total for total, _ in reports]
+    assert totals == [MIB, 2 * MIB, 3 * MIB, len(data)]  # one report per piece: none between pieces
+    assert reports[-1][1] - sent_at[0] < 0.2  # reported after the hold time, not at the end of the body
+
+
 def test_a_peer_that_closes_mid_body_ends_it_with_what_it_sent_stored(tmp_path: Path, tcp_pair: Pair) -> None:
     sender, receiver = tcp_pair
     data = payload(3 * MIB, seed=2)

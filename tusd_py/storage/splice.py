@@ -27,7 +27,7 @@ from pathlib import Path
 
 PIPE_SIZE = 1024 * 1024  # the most an unprivileged process may ask for (fs.pipe-max-size)
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-REPORT_SECONDS = 0.02  # stored bytes are reported at least this often while they arrive
+REPORT_SECONDS = 0.02  # a stored byte is reported this long after it arrived at the latest
 _GONE = {errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ENOTCONN}
 # Each splice holds a thread for as long as its body takes to arrive, so splices have threads of their own
 # (file reads and block writes keep the default executor); past this many at once, bodies take the usual path.
@@ -71,8 +71,9 @@ def splice_socket_to_file(
 ) -> SpliceResult:
     """Store up to `count` bytes of `sock_fd` (non-blocking) in `file_fd` (not O_APPEND) from `offset` on.
 
-    `report(moved)` hears the running total at least every `check_every` bytes and `REPORT_SECONDS`;
-    `still_ours()` is asked before the first byte and again each `check_every` bytes."""
+    `report(moved)` hears the running total after each `check_every` bytes, and `REPORT_SECONDS` after a byte
+    arrived at the latest (as the block appender writes); `still_ours()` is asked before the first byte and
+    again each `check_every` bytes."""
     result = SpliceResult()
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     with contextlib.suppress(OSError):  # a smaller pipe still works, with more calls
@@ -80,8 +81,8 @@ def splice_socket_to_file(
     poller = select.poll()
     poller.register(sock_fd, select.POLLIN | select.POLLRDHUP)
     poller.register(stop.fd, select.POLLIN)
-    reported = checked = 0
-    last_report = time.monotonic()
+    reports = _Reports(report, check_every)
+    checked = 0
     try:
         while result.moved < count:
             if stop.is_set:
@@ -96,11 +97,8 @@ def splice_socket_to_file(
                 wanted = min(PIPE_SIZE, count - result.moved)
                 taken = os.splice(sock_fd, write_end, wanted, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
             except BlockingIOError:
-                unreported = result.moved > reported
-                events = poller.poll(REPORT_SECONDS * 1000 if unreported else None)
-                if not events and unreported and report is not None:  # the sender paused: tell what arrived
-                    report(result.moved)
-                    reported, last_report = result.moved, time.monotonic()
+                if not poller.poll(reports.wait_ms()):  # the sender paused: tell what arrived
+                    reports.tell(result.moved)
                 continue
             except OSError as error:
                 if error.errno not in _GONE:
@@ -111,16 +109,44 @@ def splice_socket_to_file(
                 break
             _drain(read_end, file_fd, offset + result.moved, taken)
             result.moved += taken
-            now = time.monotonic()
-            if report is not None and (result.moved - reported >= check_every or now - last_report >= REPORT_SECONDS):
-                report(result.moved)
-                reported, last_report = result.moved, now
+            reports.stored(result.moved)
     finally:
         os.close(read_end)
         os.close(write_end)
-    if report is not None and result.moved > reported:
-        report(result.moved)
+    reports.tell(result.moved)
     return result
+
+
+class _Reports:
+    """When to tell the running total: after each `every` bytes, or once the oldest untold byte is
+    REPORT_SECONDS old. A fast sender is told of once per `every` bytes, like block writes."""
+
+    def __init__(self, report: Callable[[int], None] | None, every: int) -> None:
+        self._report = report
+        self._every = every
+        self._told = 0
+        self._untold_since: float | None = None
+
+    def stored(self, total: int) -> None:
+        if total - self._told >= self._every:
+            self.tell(total)
+        elif self._untold_since is None:
+            self._untold_since = time.monotonic()
+        elif time.monotonic() - self._untold_since >= REPORT_SECONDS:
+            self.tell(total)
+
+    def wait_ms(self) -> float | None:
+        """How long a poll may wait before untold bytes are due; None when all are told."""
+        if self._untold_since is None:
+            return None
+        return max(0.0, (self._untold_since + REPORT_SECONDS - time.monotonic()) * 1000)
+
+    def tell(self, total: int) -> None:
+        self._untold_since = None
+        if total > self._told:
+            self._told = total
+            if self._report is not None:
+                self._report(total)
 
 
 def _drain(read_end: int, file_fd: int, offset: int, count: int) -> None:
