@@ -107,6 +107,28 @@ def test_a_fast_piece_is_reported_once_and_a_stalled_remainder_within_the_hold_t
     assert reports[-1][1] - sent_at[0] < 0.2  # reported after the hold time, not at the end of the body
 
 
+def test_reports_fall_where_the_body_passes_a_block_boundary_not_the_socket(tmp_path: Path, tcp_pair: Pair) -> None:
+    sender, receiver = tcp_pair
+    already = 5000  # bytes of the body the server read with its head and stored before the splice
+    data = payload(2 * MIB - already, seed=9)
+    reports: list[int] = []
+
+    def send_pieces() -> None:
+        sender.sendall(data[: MIB - already])  # up to the body's first 1 MiB boundary
+        time.sleep(0.15)
+        sender.sendall(data[MIB - already :])
+
+    sending = threading.Thread(target=send_pieces)
+    sending.start()
+    result = splice_into(
+        tmp_path / "f", receiver, len(data), report=reports.append, check_every=MIB, body_offset=already
+    )
+    sending.join()
+
+    assert result.moved == len(data)
+    assert reports == [MIB - already, len(data)]
+
+
 def test_a_peer_that_closes_mid_body_ends_it_with_what_it_sent_stored(tmp_path: Path, tcp_pair: Pair) -> None:
     sender, receiver = tcp_pair
     data = payload(3 * MIB, seed=2)

@@ -195,6 +195,7 @@ class FileAppender:
             still_ours=self._still_ours,
             report=report,
             check_every=self._block_size,
+            body_offset=base,
         )
         started = SPLICERS.try_submit(work)
         cancelled = False

@@ -68,12 +68,14 @@ def splice_socket_to_file(
     still_ours: Callable[[], bool] | None = None,
     report: Callable[[int], None] | None = None,
     check_every: int = 4 * 1024 * 1024,
+    body_offset: int = 0,
 ) -> SpliceResult:
     """Store up to `count` bytes of `sock_fd` (non-blocking) in `file_fd` (not O_APPEND) from `offset` on.
 
-    `report(moved)` hears the running total after each `check_every` bytes, and `REPORT_SECONDS` after a byte
-    arrived at the latest (as the block appender writes); `still_ours()` is asked before the first byte and
-    again each `check_every` bytes."""
+    `report(moved)` hears the running total each time the body (of which `body_offset` bytes were stored
+    before) passes a multiple of `check_every`, and `REPORT_SECONDS` after a byte arrived at the latest: the
+    moments the block appender would write. `still_ours()` is asked before the first byte and again each
+    `check_every` bytes."""
     result = SpliceResult()
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     with contextlib.suppress(OSError):  # a smaller pipe still works, with more calls
@@ -81,7 +83,7 @@ def splice_socket_to_file(
     poller = select.poll()
     poller.register(sock_fd, select.POLLIN | select.POLLRDHUP)
     poller.register(stop.fd, select.POLLIN)
-    reports = _Reports(report, check_every)
+    reports = _Reports(report, check_every, body_offset)
     checked = 0
     try:
         while result.moved < count:
@@ -118,17 +120,18 @@ def splice_socket_to_file(
 
 
 class _Reports:
-    """When to tell the running total: after each `every` bytes, or once the oldest untold byte is
-    REPORT_SECONDS old. A fast sender is told of once per `every` bytes, like block writes."""
+    """When to tell the running total: when the body passes a multiple of `every`, or once the oldest untold
+    byte is REPORT_SECONDS old. A fast sender is told of once per `every` bytes, like block writes."""
 
-    def __init__(self, report: Callable[[int], None] | None, every: int) -> None:
+    def __init__(self, report: Callable[[int], None] | None, every: int, body_offset: int) -> None:
         self._report = report
         self._every = every
+        self._body_offset = body_offset
         self._told = 0
         self._untold_since: float | None = None
 
     def stored(self, total: int) -> None:
-        if total - self._told >= self._every:
+        if (self._body_offset + total) // self._every > (self._body_offset + self._told) // self._every:
             self.tell(total)
         elif self._untold_since is None:
             self._untold_since = time.monotonic()
