@@ -28,6 +28,7 @@ from pathlib import Path
 PIPE_SIZE = 1024 * 1024  # the most an unprivileged process may ask for (fs.pipe-max-size)
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 REPORT_SECONDS = 0.02  # a stored byte is reported this long after it arrived at the latest
+IDLE_POLL_MS = 1000  # a waiting splice still looks at its stop flag this often, should its eventfd be missed
 _GONE = {errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT, errno.ENOTCONN}
 # Each splice holds a thread for as long as its body takes to arrive, so splices have threads of their own
 # (file reads and block writes keep the default executor); past this many at once, bodies take the usual path.
@@ -138,10 +139,10 @@ class _Reports:
         elif time.monotonic() - self._untold_since >= REPORT_SECONDS:
             self.tell(total)
 
-    def wait_ms(self) -> float | None:
-        """How long a poll may wait before untold bytes are due; None when all are told."""
+    def wait_ms(self) -> float:
+        """How long a poll may wait: until untold bytes are due, and never long (the stop flag is checked)."""
         if self._untold_since is None:
-            return None
+            return IDLE_POLL_MS
         return max(0.0, (self._untold_since + REPORT_SECONDS - time.monotonic()) * 1000)
 
     def tell(self, total: int) -> None:
