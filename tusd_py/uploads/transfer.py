@@ -134,7 +134,7 @@ class Transfer:
             self.stop_reason = self.stop_reason or StopReason.LOCK_LOST
         elif result.eof:
             self.disconnected = True
-        elif taken == detached.length:
+        elif result.moved == detached.length:
             self.body_complete = True
         return True
 
