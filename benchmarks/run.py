@@ -114,7 +114,7 @@ class Bench:
                     if not self.start_shared(scenario, context, kind, shared):
                         taking_part.remove(kind)
             for run in range(1, self.runs + 1):
-                for kind in list(taking_part):
+                for kind in _rotated(taking_part, run - 1):
                     result = self.measure(scenario, context, kind, shared.get(kind.key), run)
                     if result == "n/a":
                         taking_part.remove(kind)
@@ -246,3 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nTargets:\n" + targets_text(targets(bench.results)))
     print(f"\nJSON: {output}")
     return 0
+
+
+def _rotated(kinds: list[ServerKind], by: int) -> list[ServerKind]:
+    """Each run starts with the next server, so no server is always the one measured right after another's."""
+    if not kinds:
+        return []
+    by %= len(kinds)
+    return kinds[by:] + kinds[:by]

@@ -141,10 +141,14 @@ class RunningServer:
             self.process.wait()
 
     def clear_uploads(self) -> None:
-        """Drop what the last measurement stored, keeping each server's own dot-directories."""
+        """Drop what the last measurement stored, keeping each server's own dot-directories.
+
+        Then sync: otherwise the file system is still writing back thousands of deletions (and the data of the
+        files they were) while the next server is measured, and that server pays for this one."""
         for entry in self.upload_dir.iterdir():
             if entry.is_file() and not entry.name.startswith("."):
                 entry.unlink(missing_ok=True)
+        os.sync()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
