@@ -66,9 +66,7 @@ class RequestBody:
 
     async def receive(self) -> ASGIReceiveEvent:
         cycle = self.cycle
-        if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
-            cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            cycle.waiting_for_100_continue = False
+        _continue(cycle)
         while True:
             if cycle.response_complete:
                 return {"type": "http.disconnect"}
@@ -88,6 +86,13 @@ class RequestBody:
             cycle.flow.resume_reading()
             cycle.message_event.clear()
             await cycle.message_event.wait()
+
+
+def _continue(cycle: RequestResponseCycle) -> None:
+    """Answer `Expect: 100-continue` once, when the body is first wanted."""
+    if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
+        cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        cycle.waiting_for_100_continue = False
 
 
 class KernelBody:
@@ -119,9 +124,7 @@ class KernelBody:
         sock = transport.get_extra_info("socket")
         if sock is None:
             return None
-        if cycle.waiting_for_100_continue:
-            transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            cycle.waiting_for_100_continue = False
+        _continue(cycle)
         cycle.flow.pause_reading()
         self._fd = os.dup(sock.fileno())  # the thread's own: valid even if the transport closes meanwhile
         return DetachedBody(self._fd, protocol._body_left, self._body.take_queued())
@@ -212,13 +215,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._body = RequestBody(self.cycle)
         if not self.parser.should_upgrade():  # after an upgrade the parser, not a length, says what follows
             self._body_length = _content_length(self.headers)
-            if self._body_length:
+            if self._body_length is not None and self._body_length >= SOCKET_BODY_MIN_LENGTH:
                 extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
                 extensions[SOCKET_BODY] = KernelBody(self, self._body, self._body_length)
-                if self._body_length >= SOCKET_BODY_MIN_LENGTH:
-                    # Whatever the socket holds may be the kernel's to move: reading it now would copy it
-                    # twice for nothing. The app's first receive() or the end of its response resumes reading.
-                    self.cycle.flow.pause_reading()
+                # Whatever the socket holds may be the kernel's to move: reading it now would copy it twice for
+                # nothing. The app's first receive(), its taking the socket or its response resumes reading.
+                self.cycle.flow.pause_reading()
 
     def on_body(self, body: bytes) -> None:
         self._body_seen += len(body)  # counted even when dropped: the next request starts after the body

@@ -85,14 +85,14 @@ def splice_socket_to_file(
     poller.register(sock_fd, select.POLLIN | select.POLLRDHUP)
     poller.register(stop.fd, select.POLLIN)
     reports = _Reports(report, check_every, body_offset)
-    checked = 0
+    next_check = 0  # `still_ours()` is asked once `moved` reaches this
     try:
         while result.moved < count:
             if stop.is_set:
                 result.stopped = True
                 break
-            if still_ours is not None and (checked == 0 or result.moved - checked >= check_every):
-                checked = result.moved or 1
+            if still_ours is not None and result.moved >= next_check:
+                next_check = result.moved + check_every
                 if not still_ours():
                     result.fenced = True
                     break

@@ -1,9 +1,9 @@
 """A request body that is still in its socket, offered by the server so storage can take it without reading it.
 
 `tusd-py serve`'s HTTP protocol puts one in the request's scope (`scope["extensions"][EXTENSION]`) for a body
-with a Content-Length. `detach()` stops the server reading the socket and hands over the part of the body it
-already read plus the socket; `reattach()` gives the socket back with the count of bytes taken from it. Under
-any other ASGI server there is none, and bodies come through `receive()` as usual.
+with a Content-Length of MIN_LENGTH or more. `detach()` stops the server reading the socket and hands over the
+part of the body it already read plus the socket; `reattach()` gives the socket back with the count of bytes
+taken from it. Under any other ASGI server there is none, and bodies come through `receive()` as usual.
 """
 
 from __future__ import annotations
