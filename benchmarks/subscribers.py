@@ -18,7 +18,7 @@ import argparse
 import base64
 import json
 import os
-import selectors
+import select
 import socket
 import struct
 import sys
@@ -55,7 +55,7 @@ class Subscriber:
 
     def readable(self) -> None:
         try:
-            data = self.sock.recv(262144)
+            data = self.sock.recv(16384)
         except BlockingIOError:
             return
         except OSError:
@@ -119,9 +119,11 @@ def run(url: str, count: int, timeout: float) -> dict[str, object]:
     parts = urlsplit(url)
     assert parts.hostname is not None and parts.port is not None
     subscribers = [Subscriber(parts.hostname, parts.port, parts.path) for _ in range(count)]
-    selector = selectors.EpollSelector()
+    poller = select.epoll()
+    by_fd: dict[int, Subscriber] = {}
     for subscriber in subscribers:
-        selector.register(subscriber.sock, selectors.EVENT_READ, subscriber)
+        by_fd[subscriber.sock.fileno()] = subscriber
+        poller.register(subscriber.sock.fileno(), select.EPOLLIN)
         if subscriber.pending:
             subscriber._parse(time.monotonic_ns())
     errors: list[str] = []
@@ -129,11 +131,11 @@ def run(url: str, count: int, timeout: float) -> dict[str, object]:
     ready = False
     open_count = count
     while open_count and time.monotonic() < deadline:
-        for key, _ in selector.select(timeout=1.0):
-            subscriber = key.data
+        for fd, _ in poller.poll(1.0):
+            subscriber = by_fd[fd]
             subscriber.readable()
             if subscriber.closed:
-                selector.unregister(subscriber.sock)
+                poller.unregister(fd)
                 subscriber.sock.close()
                 open_count -= 1
         if not ready and all(s.greeted or s.closed for s in subscribers):

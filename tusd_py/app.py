@@ -150,6 +150,16 @@ def create_app(
         on_interrupt=[ws_uploads.interrupt],
     )
 
+    event_routes = EventRoutes(
+        service,
+        shared.bus,
+        publisher,
+        connections,
+        StreamFollower(shared.bus, completion_is_terminal=processing is None),
+        settings.base_path,
+    )
+    metrics.count_event_messages(event_routes.frames)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await background.start()
@@ -162,14 +172,7 @@ def create_app(
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         # Event, progress and upload-socket routes first: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),
-        *EventRoutes(
-            service,
-            shared.bus,
-            publisher,
-            connections,
-            StreamFollower(shared.bus, completion_is_terminal=processing is None),
-            settings.base_path,
-        ).routes(),
+        *event_routes.routes(),
         *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
         *tus.routes(),
     ]

@@ -292,7 +292,8 @@ async def holding_a_place(server: LiveServer, path: str = "events") -> AsyncIter
 
 
 class StuckWebSocket:
-    """A WebSocket client over a raw socket with tiny buffers that, once connected, never reads again."""
+    """A WebSocket client over a raw socket with tiny buffers that, once connected, reads nothing more until
+    asked to (`read_to_end`)."""
 
     def __init__(self, server: LiveServer, path: str) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -346,5 +347,45 @@ class StuckWebSocket:
         except BlockingIOError:
             return data
 
+    def read_to_end(
+        self, timeout: float = STREAM_TIMEOUT, *, last: Callable[[Event], bool] | None = None
+    ) -> list[Event]:
+        """Read the stream to the server's close frame, or to the message `last` picks; the messages, in order."""
+        self.sock.settimeout(timeout)
+        data, events = b"", []
+        while True:
+            frame = _server_frame(data)
+            if frame is None:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"closed without a close frame after {len(events)} events")
+                data += chunk
+                continue
+            opcode, payload, data = frame
+            if opcode == 0x8:
+                return events
+            if opcode == 0x1:
+                events.append(json.loads(payload))
+                if last is not None and last(events[-1]):
+                    return events
+
     def close(self) -> None:
         self.sock.close()
+
+
+def _server_frame(data: bytes) -> tuple[int, bytes, bytes] | None:
+    """The first (unmasked) server frame in `data`: its opcode, its payload, what follows; None while incomplete."""
+    if len(data) < 2:
+        return None
+    length, head = data[1] & 0x7F, 2
+    if length == 126:
+        if len(data) < 4:
+            return None
+        (length,), head = struct.unpack_from("!H", data, 2), 4
+    elif length == 127:
+        if len(data) < 10:
+            return None
+        (length,), head = struct.unpack_from("!Q", data, 2), 10
+    if len(data) < head + length:
+        return None
+    return data[0] & 0x0F, data[head : head + length], data[head + length :]

@@ -17,6 +17,7 @@ from tusd_py import __version__
 from tusd_py.app import create_app
 from tusd_py.auth.setup import authenticator_from
 from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
+from tusd_py.cli.ws_protocol import DirectFramesProtocol
 from tusd_py.hooks.pipeline import load_stages
 from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
@@ -118,6 +119,7 @@ def serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.ws_max_message_size,
         ws_per_message_deflate=False,  # events are small and upload frames incompressible: compression only costs CPU
         http=BoundedHttpToolsProtocol,
+        ws=DirectFramesProtocol,
         h11_max_incomplete_event_size=settings.max_header_size,
     )
     if settings.workers > 1:

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from tusd_py.events.batches import batch_topic
@@ -30,7 +30,13 @@ def topics_of(event: Event) -> list[str]:
 class Subscriber:
     """One connection's queue. `push` never blocks the publisher: when the reader lags, a newer progress
     event replaces the pending one of the same upload, and progress is dropped past `max_pending`;
-    every other event is always kept."""
+    every other event is always kept.
+
+    With `write_now` set (by the stream's follower, see StreamFollower.follow), an event that would be the
+    only one in the queue, while the reader is waiting for it, is first offered to `write_now`, which may send
+    it at once: then it never enters the queue. Once anything waits in the queue, or the reader holds an event
+    it has not finished sending, events queue, so they still go out in order.
+    """
 
     def __init__(self, topics: Iterable[str], *, max_pending: int = 256, owner: str | None = None) -> None:
         self.topics = set(topics)
@@ -40,6 +46,8 @@ class Subscriber:
         self._last_key: dict[str | None, object] = {}
         self._keys = itertools.count()
         self._ready = asyncio.Event()
+        self._reading = False  # the reader handed out an event and has not come back for the next one yet
+        self.write_now: Callable[[Event], bool] | None = None
         self.delivered = 0
         self.coalesced = 0
         self.dropped = 0
@@ -47,6 +55,9 @@ class Subscriber:
 
     def push(self, event: Event) -> None:
         if self.closed:
+            return
+        if self.write_now is not None and not self._pending and not self._reading and self.write_now(event):
+            self.delivered += 1
             return
         if event.type in (EventType.PROGRESS, EventType.BATCH_PROGRESS):
             last = self._last_key.get(event.stream_key)
@@ -64,6 +75,7 @@ class Subscriber:
 
     async def get(self) -> Event:
         """The next event; SubscriberClosed once closed (the server is shutting down) and drained."""
+        self._reading = False
         while not self._pending:
             if self.closed:
                 raise SubscriberClosed
@@ -71,6 +83,7 @@ class Subscriber:
             await self._ready.wait()
         _, event = self._pending.popitem(last=False)
         self.delivered += 1
+        self._reading = True
         return event
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from tusd_py.events.bus import EventBus, Subscriber, SubscriberClosed
 from tusd_py.events.models import Event, EventType
@@ -27,23 +27,47 @@ class StreamFollower:
         return [latest] if latest is not None else []
 
     async def follow(
-        self, subscriber: Subscriber, stream_key: str | None, first: list[Event] | None = None
+        self,
+        subscriber: Subscriber,
+        stream_key: str | None,
+        first: list[Event] | None = None,
+        *,
+        send_now: Callable[[Event], bool] | None = None,
     ) -> AsyncIterator[Event]:
-        """`first` (a backlog), then live events; per stream in strictly increasing seq, no repeats."""
+        """`first` (a backlog), then live events; per stream in strictly increasing seq, no repeats.
+
+        With `send_now` (a function that sends an event at once and says whether it did), live events the
+        reader is waiting for go out through it from the publisher's own call, and only the rest (the stream's
+        last event, and whatever comes while the socket cannot take more) is yielded to the reader.
+        """
         last_seq: dict[str, int] = {}
         for event in first or []:
             last_seq[event.stream_key] = event.seq
             yield event
             if self.ends(event, stream_key):
                 return
-        while True:
-            try:
-                event = await subscriber.get()
-            except SubscriberClosed:
-                return
+
+        def write_now(event: Event) -> bool:
             if event.seq <= last_seq.get(event.stream_key, -1):
-                continue
+                return True  # a repeat: nothing to send
+            if self.ends(event, stream_key) or send_now is None or not send_now(event):
+                return False  # the reader sends it (and, for the last one, ends the stream after it)
             last_seq[event.stream_key] = event.seq
-            yield event
-            if self.ends(event, stream_key):
-                return
+            return True
+
+        if send_now is not None:
+            subscriber.write_now = write_now
+        try:
+            while True:
+                try:
+                    event = await subscriber.get()
+                except SubscriberClosed:
+                    return
+                if event.seq <= last_seq.get(event.stream_key, -1):
+                    continue
+                last_seq[event.stream_key] = event.seq
+                yield event
+                if self.ends(event, stream_key):
+                    return
+        finally:
+            subscriber.write_now = None

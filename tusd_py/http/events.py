@@ -21,6 +21,7 @@ from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.models import CompletedEvent, Event, FailedEvent, ProcessedEvent, utc_timestamp
 from tusd_py.events.publisher import EventPublisher, percentage
 from tusd_py.events.streams import StreamFollower
+from tusd_py.http.direct_frames import EventFrames, frame_writer_of
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
@@ -88,6 +89,7 @@ class EventRoutes:
         self.connections = connections
         self.follower = follower
         self.base_path = base_path
+        self.frames = EventFrames()
 
     def routes(self) -> list[BaseRoute]:
         base = self.base_path
@@ -182,7 +184,7 @@ class EventRoutes:
             except TusError as error:
                 await _refuse_stream(websocket, error)
                 return
-            events = self.follower.follow(subscriber, source.stream_key, backlog)
+            events = self.follower.follow(subscriber, source.stream_key, backlog, send_now=self._send_now(websocket))
             sender = asyncio.ensure_future(self._send_all(websocket, events))
             receiver = asyncio.ensure_future(_drain(websocket))
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -197,9 +199,15 @@ class EventRoutes:
         finally:
             self.connections.close(subscriber)
 
+    def _send_now(self, websocket: WebSocket) -> Callable[[Event], bool] | None:
+        """Under `tusd-py serve`: a function that writes an event's frame to this socket at once (direct_frames)."""
+        write = frame_writer_of(websocket.scope)
+        return self.frames.sender(write) if write is not None else None
+
     async def _send_all(self, websocket: WebSocket, events: AsyncIterator[Event]) -> None:
         async for event in events:
             await websocket.send_text(event.to_json())
+            self.frames.queued += 1
 
     async def _sse_stream(self, request: Request, source: StreamSource) -> Response:
         owner = owner_of(request)
@@ -291,8 +299,9 @@ class EventRoutes:
                 await websocket.send_text(message.to_json() if isinstance(message, Event) else json.dumps(message))
 
         async def pump() -> None:
-            async for event in self.follower.follow(subscriber, None):
+            async for event in self.follower.follow(subscriber, None, send_now=self._send_now(websocket)):
                 await send(event)
+                self.frames.queued += 1
 
         async def answer() -> None:
             while True:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tusd_py.http.direct_frames import EventFrames
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage.splice import SPLICERS
 
@@ -52,6 +53,9 @@ class Metrics:
         elif kind in self._by_kind:
             self._by_kind[kind].inc()
 
+    def count_event_messages(self, frames: EventFrames) -> None:
+        self.registry.register(_EventMessages(frames))
+
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -65,6 +69,24 @@ class _SplicedBytes(Collector):
             "Upload bytes moved from the socket into the file in the kernel (all apps of this process)",
             value=SPLICERS.bytes_moved,
         )
+
+
+class _EventMessages(Collector):
+    """Event messages sent to WebSocket subscribers, by the way they went out (http/direct_frames.py)."""
+
+    def __init__(self, frames: EventFrames) -> None:
+        self.frames = frames
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "tusd_py_event_messages_sent",
+            "WebSocket event messages sent: framed once and written by the publisher (direct), or sent by the"
+            " stream's own task (queued)",
+            labels=["path"],
+        )
+        family.add_metric(["direct"], self.frames.written)
+        family.add_metric(["queued"], self.frames.queued)
+        yield family
 
 
 class MetricsMiddleware:
