@@ -30,11 +30,11 @@ def figure(document: dict[str, Any], key: str) -> dict[str, Any]:
     return next(f for f in document["figures"] if f["key"] == key)
 
 
-def test_every_figure_has_a_number_for_tusd_py(quick_run: tuple[dict[str, Any], Path]) -> None:
+def test_every_figure_has_a_number_for_tusd_py_and_creations_come_first(quick_run: tuple[dict[str, Any], Path]) -> None:
     document, _ = quick_run
     keys = [f["key"] for f in document["figures"]]
     assert keys == [
-        "single_patch", "single_patch_cpu", "chunked_patch", "parallel_uploads", "creates", "peak_rss",
+        "creates", "single_patch", "single_patch_cpu", "chunked_patch", "parallel_uploads", "peak_rss",
         "download_full", "download_range", "event_latency_p50", "event_latency_p99",
     ]  # fmt: skip
     for entry in document["figures"]:
