@@ -167,14 +167,15 @@ def create_app(
         await background.stop()
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),  # GET and HEAD, even with the base path "/"
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        # Event, progress and upload-socket routes first: `B events` must not be taken for an upload id.
+        *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
+        # Event, progress and upload-socket routes before downloads: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),
         *event_routes.routes(),
         *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
-        *tus.routes(),
+        *tus.download_routes(),
     ]
     app = Starlette(
         routes=routes,

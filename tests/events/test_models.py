@@ -199,3 +199,15 @@ def test_any_progress_figures_and_text_survive_the_round_trip(
     )
 
     assert event_from_json(event.to_json(), owner="alice") == event
+
+
+def test_a_numbered_event_is_a_copy_with_its_seq_and_its_own_json() -> None:
+    event = ProgressEvent(**{**BASE, "seq": 0})
+    assert json.loads(event.to_json())["seq"] == 0  # the unnumbered event's JSON is made and remembered
+
+    numbered = event.numbered(41)
+
+    assert numbered.seq == 41 and event.seq == 0
+    assert json.loads(numbered.to_json())["seq"] == 41
+    assert numbered == ProgressEvent(**{**BASE, "seq": 41})
+    assert type(numbered) is ProgressEvent

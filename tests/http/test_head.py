@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error
 
 
@@ -123,3 +124,18 @@ async def test_head_on_a_path_that_names_a_store_file_is_404(tus: TusClient) -> 
 
     assert_error(response, 404)
     assert "Upload-Offset" not in response.headers
+
+
+async def test_head_on_a_reserved_name_is_a_tus_404(tus: TusClient) -> None:
+    """`B events` is an event stream for GET only: a HEAD there asks for an upload that cannot exist."""
+    response = await tus.head(tus.endpoint + "events")
+
+    assert_error(response, 404)
+
+
+async def test_with_base_path_root_health_routes_still_answer_head(make_tus: MakeTus) -> None:
+    tus = make_tus(base_path="/")
+
+    response = await tus.http.head("/healthz")
+
+    assert response.status_code == 200

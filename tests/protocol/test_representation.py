@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import unquote
 
 import pytest
@@ -256,3 +257,27 @@ def test_any_filename_star_decodes_back_to_the_cleaned_name(name: str) -> None:
 def test_any_filename_keeps_its_disposition_kind(name: str) -> None:
     assert parts(disposition_for(name, "text/html"))["kind"] == "attachment"
     assert parts(disposition_for(name, "image/png"))["kind"] == "inline"
+
+
+@pytest.mark.parametrize(
+    ("declared", "clean"),
+    [
+        ("zero\u200bwidth.txt", "zerowidth.txt"),
+        ("bom\ufeff.txt", "bom.txt"),
+        ("private\ue000use.txt", "privateuse.txt"),
+        ("no\u00a0break space.txt", "no\u00a0break space.txt"),
+        ("ideographic\u3000space.txt", "ideographic\u3000space.txt"),
+        ("para\u2029sep.txt", "para\u2029sep.txt"),
+    ],
+    ids=["zero-width space", "BOM", "private use", "no-break space", "ideographic space", "paragraph separator"],
+)
+def test_a_filename_loses_format_characters_and_keeps_separators(declared: str, clean: str) -> None:
+    """Printable names skip the character filter; names that are not printable only for their separators
+    (category Z) keep them, as the filter always did: only categories C* are dropped."""
+    assert filename({"filename": declared}) == clean
+
+
+@given(st.text(max_size=40))
+def test_any_filename_has_no_control_or_format_character_left(declared: str) -> None:
+    name = filename({"filename": declared})
+    assert name is None or not any(unicodedata.category(ch).startswith("C") for ch in name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -57,6 +58,14 @@ class Event:
 
     def to_json(self) -> str:
         return self._json
+
+    def numbered(self, seq: int) -> Event:
+        """This event with its sequence number. A shallow copy with one field set: `dataclasses.replace` would
+        run the whole constructor again, and this runs for every event published."""
+        numbered = copy.copy(self)
+        numbered.__dict__.pop("_json", None)
+        object.__setattr__(numbered, "seq", seq)
+        return numbered
 
     @cached_property
     def _json(self) -> str:

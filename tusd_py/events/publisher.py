@@ -169,6 +169,7 @@ class EventPublisher:
         if cls is ProgressEvent and meter is not None:
             meter.emitted(now, info.offset)
         speed, eta = self.speed_and_eta(info)
+        batch = batch_of(info)
         event = cls(
             upload_id=info.id,
             seq=0,  # numbered by the worker, in publishing order
@@ -180,12 +181,13 @@ class EventPublisher:
             bytes_per_second=speed,
             eta_seconds=round(eta, 1) if eta is not None else None,
             filename=filename(info.metadata),
-            batch=batch_of(info),
+            batch=batch,
             message=message,
             owner=info.owner,
             **extra,
         )
-        self._queue.put_nowait((event, _copy(info)))
+        # The worker reads the upload only to count it in its batch; the service goes on changing `info`.
+        self._queue.put_nowait((event, _copy(info) if batch is not None else None))
 
     # -- the worker side: numbers events and publishes them one by one ---------------------------------
 
@@ -217,7 +219,7 @@ class EventPublisher:
                 self._queue.task_done()
 
     async def publish(self, event: Event) -> Event:
-        numbered = replace(event, seq=await self.bus.next_seq(event.stream_key))
+        numbered = event.numbered(await self.bus.next_seq(event.stream_key))
         await self.bus.publish(numbered)
         return numbered
 

@@ -40,17 +40,22 @@ class TusRoutes:
         return [base] if base == "/" else [base, base.rstrip("/")]
 
     def routes(self) -> list[Route]:
+        """Every tus method but GET: the app puts these before all its other routes, which take only GET and
+        WebSockets, so a POST, HEAD or PATCH is matched at the first or second look instead of the twentieth."""
         collection = self.collection_paths()
         upload = self.base_path + "{upload_id}"
         return [
-            *(Route(path, self.options, methods=["OPTIONS"]) for path in collection),
             *(Route(path, self.create, methods=["POST"]) for path in collection),
-            Route(upload, self.options, methods=["OPTIONS"]),
             Route(upload, self.head, methods=["HEAD"]),
             Route(upload, self.patch, methods=["PATCH"]),
+            *(Route(path, self.options, methods=["OPTIONS"]) for path in collection),
+            Route(upload, self.options, methods=["OPTIONS"]),
             Route(upload, self.delete, methods=["DELETE"]),
-            Route(upload, self.download, methods=["GET"]),  # after HEAD: HEAD stays the tus offset request
         ]
+
+    def download_routes(self) -> list[Route]:
+        """GET of an upload: last, so that `B events`, `B batches/…` and `B{id}/progress` keep their routes."""
+        return [Route(self.base_path + "{upload_id}", self.download, methods=["GET"])]
 
     async def options(self, request: Request) -> Response:
         return Response(status_code=200, headers=self.discovery)

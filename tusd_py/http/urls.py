@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
+from starlette.datastructures import URL
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from tusd_py.http.forwarded import forwarded_origin
 from tusd_py.protocol.concat import HEADER as CONCAT_HEADER
@@ -20,7 +23,7 @@ class PublicURLs:
 
     def origin_and_prefix(self, connection: HTTPConnection) -> tuple[str, str]:
         """`scheme://host` and the path prefix the client used, mount path included."""
-        scheme, netloc = connection.url.scheme, connection.url.netloc
+        scheme, netloc = _scheme_and_netloc(connection.scope)
         scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
         prefix = connection.scope.get("root_path", "").rstrip("/")
         if self.behind_proxy:
@@ -58,6 +61,22 @@ class PublicURLs:
         if not is_valid_upload_id(upload_id) or parts.query or parts.fragment:
             raise _foreign(url)
         return upload_id
+
+
+def _scheme_and_netloc(scope: Scope) -> tuple[str, str]:
+    """Scheme and host as Starlette's `connection.url` tells them (the Host header when valid, else the server's
+    address). Building that whole URL cost more than the rest of a creation's URL work, and a server sees few
+    distinct hosts, so the answer is remembered per scheme, Host header and address."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    server = scope.get("server")
+    return _url_origin(scope.get("scheme", "http"), host, tuple(server) if server is not None else None)
+
+
+@functools.lru_cache(maxsize=256)
+def _url_origin(scheme: str, host: bytes | None, server: tuple[str, int] | None) -> tuple[str, str]:
+    headers = [(b"host", host)] if host is not None else []
+    url = URL(scope={"type": "http", "scheme": scheme, "path": "/", "headers": headers, "server": server})
+    return url.scheme, url.netloc
 
 
 def _foreign(url: str) -> TusError:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -75,7 +75,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
+        rid = given if _CLIENT_ID.fullmatch(given) else os.urandom(16).hex()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 0
@@ -91,16 +91,18 @@ class RequestIdMiddleware:
             # A WebSocket's messages carry no status or headers to add: its sends go straight through.
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
-            access_log.info(
-                "%s %s %s",
-                scope.get("method", "WEBSOCKET"),
-                scope.get("path", ""),
-                status or "-",
-                extra={
-                    "method": scope.get("method", "WEBSOCKET"),
-                    "path": scope.get("path", ""),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                self._log(scope, status, started)
             request_id.reset(token)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status or "-",
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
+        )

@@ -44,12 +44,16 @@ def content_type(metadata: dict[str, str]) -> str:
     return DEFAULT_TYPE
 
 
+_LAST_PART = re.compile(r"[/\\]")
+
+
 def filename(metadata: dict[str, str]) -> str | None:
     """The declared file name without any directory part or control character."""
     for key in NAME_KEYS:
-        name = metadata.get(key, "")
-        name = re.split(r"[/\\]", name)[-1]
-        name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+        name = _LAST_PART.split(metadata.get(key, ""))[-1]
+        if not name.isprintable():  # printable text has no control or format character to drop
+            name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+        name = name.strip()
         if name and name not in {".", ".."}:
             return name[:255]
     return None

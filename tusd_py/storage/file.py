@@ -46,6 +46,17 @@ class _StagedAppender(FileAppender):
         return staged if keep else 0
 
 
+def _create_files(data: str, info: bytes) -> None:
+    """A new upload's empty data file and its info. The info is written in place, not through a temporary file
+    and a rename as later changes are: nobody can read it before the POST is answered."""
+    os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664))
+    fd = os.open(data + ".info", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
+    try:
+        os.write(fd, info)
+    finally:
+        os.close(fd)
+
+
 class FileStore:
     """Uploads on a local (or shared) file system, in tusd's own layout."""
 
@@ -62,6 +73,7 @@ class FileStore:
     def __init__(self, directory: str | os.PathLike[str], *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
         self.directory = Path(directory).resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._root = str(self.directory)
         self.block_size = block_size
 
     def data_path(self, upload_id: str) -> Path:
@@ -77,17 +89,12 @@ class FileStore:
         return self.directory / f".{upload_id}.staging"
 
     async def create(self, info: UploadInfo) -> None:
-        data = self.data_path(info.id)
-        info.storage = {"Type": "filestore", "Path": str(data), "InfoPath": str(self.info_path(info.id))}
-        os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664))
-        # A new upload's info is written in place: nobody can read it before the POST is answered, so the
-        # temporary file and rename that later changes need would only cost time (creating files is slow).
+        data = os.path.join(self._root, info.id)
+        if not is_valid_upload_id(info.id):
+            raise upload_not_found(info.id)
+        info.storage = {"Type": "filestore", "Path": data, "InfoPath": data + ".info"}
         encoded = json.dumps(info_to_json(info), separators=(",", ":")).encode()
-        fd = os.open(self.info_path(info.id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
-        try:
-            os.write(fd, encoded)
-        finally:
-            os.close(fd)
+        _create_files(data, encoded)  # on the loop: in a thread it cost 50 % more CPU per creation, for no speed
 
     async def get_info(self, upload_id: str) -> UploadInfo:
         info_path = self.info_path(upload_id)
