@@ -111,6 +111,9 @@ class Settings:
         "under `serve` on Linux, move bodies of 1MiB and more from the socket into the file in the kernel (splice)",
         "bool",
     )
+    sendfile: bool = setting(
+        True, "under `serve`, send downloads from the file to the socket in the kernel (sendfile)", "bool"
+    )
     shutdown_timeout: float = setting(
         10.0, "on SIGTERM, how long open connections get to finish before they are closed", "duration"
     )

@@ -25,6 +25,7 @@ SAMPLES = {
     "max_metadata_pairs": ("10", 10),
     "write_block_size": ("1MiB", 2**20),
     "socket_bodies": ("false", False),
+    "sendfile": ("false", False),
     "log_level": ("debug", "debug"),
     "log_format": ("json", "json"),
     "retain_completed": ("30d", 30 * 86400.0),

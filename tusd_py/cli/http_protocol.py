@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from uvicorn._types import ASGIReceiveEvent
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
+from tusd_py.cli.zerocopy_send import EXTENSION as ZEROCOPY_SEND
+from tusd_py.cli.zerocopy_send import ZeroCopySend
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY
@@ -151,12 +153,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     httptools sets no limit of its own, so without this a client could make the server hold any amount of
     header bytes. The bound is uvicorn's `h11_max_incomplete_event_size`, which h11 applies to the same thing.
 
+    A GET is offered ASGI's zero-copy send (cli/zerocopy_send.py), so a download goes from the file to the socket
+    in the kernel.
+
     A body with a Content-Length does not go through the parser once its head has been parsed: each block the
     socket delivers is the body chunk itself (only a block that also holds the start of the next request is
     split), and a fresh parser takes over after the body's last byte. The parser would copy every byte into
     a new object and uvicorn twice more; on a 1 GiB PATCH that was most of the server's own work.
     """
 
+    send_idle_timeout: float | None = None  # a zero-copy send gives up once nothing could be sent for this long
     _head_bytes = 0
     _head_too_large = False
     _discarding = False
@@ -213,10 +219,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.parser.should_upgrade() and self._should_upgrade():
             return  # a WebSocket: the connection is handed over, there is no request cycle
         self._body = RequestBody(self.cycle)
+        extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
+        if self.scope["method"] == "GET" and self.transport.get_extra_info("sslcontext") is None:
+            extensions[ZEROCOPY_SEND] = {}
+            ZeroCopySend(self.cycle, self.send_idle_timeout)
         if not self.parser.should_upgrade():  # after an upgrade the parser, not a length, says what follows
             self._body_length = _content_length(self.headers)
             if self._body_length is not None and self._body_length >= SOCKET_BODY_MIN_LENGTH:
-                extensions: dict[str, object] = self.scope.setdefault("extensions", {})  # type: ignore[assignment]
                 extensions[SOCKET_BODY] = KernelBody(self, self._body, self._body_length)
                 # Whatever the socket holds may be the kernel's to move: reading it now would copy it twice for
                 # nothing. The app's first receive(), its taking the socket or its response resumes reading.

@@ -70,6 +70,7 @@ def greet(settings: Settings) -> None:
 
 def serving_app(settings: Settings) -> Starlette:
     """The app as `tusd-py serve` runs it: exit signals end PATCHes and event streams at once."""
+    BoundedHttpToolsProtocol.send_idle_timeout = settings.network_timeout or None  # a download that stalls ends
     app = create_app(settings)
     background: Background = app.state.background
     lifespan = app.router.lifespan_context

@@ -127,7 +127,7 @@ class TusRoutes:
     async def download(self, request: Request) -> Response:
         info = await self.service.load(self._upload_id(request), principal_of(request))
         assert isinstance(self.service.store, ContentReader)
-        return download_response(request, info, self.service.store)
+        return download_response(request, info, self.service.store, sendfile=self.settings.sendfile)
 
     def _socket_body(self, request: Request) -> SocketBody | None:
         return socket_body_of(request.scope) if self.settings.socket_bodies else None

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tusd_py.http.direct_frames import EventFrames
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.storage.sendfile import SENDERS
 from tusd_py.storage.splice import SPLICERS
 
 ERROR_SCOPE_KEY = "tusd_py.error"  # (status, error_code) left in the scope by the error handlers
@@ -38,7 +39,7 @@ class Metrics:
         self.open_connections = Gauge(
             "tusd_py_open_connections", "HTTP requests and WebSockets in progress", registry=r
         )
-        r.register(_SplicedBytes())
+        r.register(_KernelBytes())
         self._by_kind = {
             "created": self.uploads_created,
             "completed": self.uploads_finished,
@@ -60,14 +61,20 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-class _SplicedBytes(Collector):
-    """Bytes the kernel moved from sockets into files (storage/splice.py): the whole process's count."""
+class _KernelBytes(Collector):
+    """Bytes the kernel moved between sockets and files, the whole process's count: uploads from the socket
+    into the file (storage/splice.py) and downloads from the file to the socket (storage/sendfile.py)."""
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         yield CounterMetricFamily(
             "tusd_py_bytes_spliced",
             "Upload bytes moved from the socket into the file in the kernel (all apps of this process)",
             value=SPLICERS.bytes_moved,
+        )
+        yield CounterMetricFamily(
+            "tusd_py_bytes_sendfile",
+            "Download bytes sent from the file to the socket in the kernel (all apps of this process)",
+            value=SENDERS.bytes_moved,
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.info import UploadInfo
@@ -106,6 +106,15 @@ class Concater(Protocol):
 class ContentReader(Protocol):
     def read(self, info: UploadInfo, start: int, stop: int) -> AsyncIterator[bytes]:
         """Bytes `start` up to (not including) `stop` of the upload, in large chunks."""
+        ...
+
+
+@runtime_checkable
+class FileServer(Protocol):
+    """A store whose uploads are local files, which the server may send from in the kernel (sendfile)."""
+
+    def open_file(self, info: UploadInfo) -> BinaryIO:
+        """The upload's data, open for reading; TusError 404 when it is gone."""
         ...
 
 

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.errors import TusError, upload_not_found
@@ -162,6 +163,12 @@ class FileStore:
         finally:
             assembling.unlink(missing_ok=True)
         final.offset = os.stat(target).st_size
+
+    def open_file(self, info: UploadInfo) -> BinaryIO:
+        try:
+            return open(self.data_path(info.id), "rb", buffering=0)  # the caller closes it
+        except FileNotFoundError:
+            raise upload_not_found(info.id) from None
 
     async def read(self, info: UploadInfo, start: int, stop: int) -> AsyncIterator[bytes]:
         """Read ahead by one chunk: the next read runs in a thread while the caller sends this chunk."""

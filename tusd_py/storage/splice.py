@@ -53,7 +53,7 @@ class Stop:
 
 @dataclass
 class SpliceResult:
-    moved: int = 0  # bytes taken from the socket and stored
+    moved: int = 0  # bytes taken from the socket and stored (sent from the file, for a sendfile)
     eof: bool = False  # the peer closed (or reset) the connection before the body ended
     fenced: bool = False  # `still_ours()` said no: nothing more was taken
     stopped: bool = False  # the `Stop` was set
@@ -164,10 +164,12 @@ def _drain(read_end: int, file_fd: int, offset: int, count: int) -> None:
 
 
 class Splicers:
-    """The threads splices run in, how many are taken, and the bytes all finished splices stored."""
+    """The threads splices run in (or sendfiles: storage/sendfile.py), how many are taken, and the bytes all
+    finished ones moved."""
 
-    def __init__(self, size: int = MAX_SPLICES) -> None:
+    def __init__(self, size: int = MAX_SPLICES, *, thread_name_prefix: str = "tusd-py-splice") -> None:
         self.size = size
+        self._thread_name_prefix = thread_name_prefix
         self.running = 0
         self.bytes_moved = 0
         self._count_lock = threading.Lock()
@@ -180,7 +182,7 @@ class Splicers:
                 return None
             self.running += 1
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="tusd-py-splice")
+                self._executor = ThreadPoolExecutor(self.size, thread_name_prefix=self._thread_name_prefix)
         future = self._executor.submit(work)
         future.add_done_callback(self._finished)
         return future
