@@ -30,7 +30,7 @@ def figure(document: dict[str, Any], key: str) -> dict[str, Any]:
     return next(f for f in document["figures"] if f["key"] == key)
 
 
-def test_every_figure_has_a_number_for_tusd_py_and_creations_come_first(quick_run: tuple[dict[str, Any], Path]) -> None:
+def test_every_figure_has_a_number_and_creations_come_first(quick_run: tuple[dict[str, Any], Path]) -> None:
     document, _ = quick_run
     keys = [f["key"] for f in document["figures"]]
     assert keys == [
