@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_http_protocol import FakeTransport, connect, head
-from tusd_py.cli.zerocopy_send import EXTENSION
+from tusd_py.http.download import ZEROCOPY_SEND
 
 DATA = bytes(range(256)) * 5000  # more than one copy chunk
 
@@ -27,16 +27,16 @@ class FileApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        offered = EXTENSION in scope.get("extensions", {})
+        offered = ZEROCOPY_SEND in scope.get("extensions", {})
         self.offered.append(offered)
         with self.path.open("rb") as file:
-            messages = self.messages or [{"type": EXTENSION, "file": None, "more_body": False}]
-            length = sum(m.get("count", len(DATA)) if m["type"] == EXTENSION else len(m["body"]) for m in messages)
+            messages = self.messages or [{"type": ZEROCOPY_SEND, "file": None, "more_body": False}]
+            length = sum(m.get("count", len(DATA)) if m["type"] == ZEROCOPY_SEND else len(m["body"]) for m in messages)
             headers = [(b"content-length", str(length if offered else 0).encode())]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             if offered:
                 for message in messages:
-                    await send({**message, "file": file} if message["type"] == EXTENSION else message)
+                    await send({**message, "file": file} if message["type"] == ZEROCOPY_SEND else message)
             else:
                 await send({"type": "http.response.body", "body": b""})
         self.done.set()
@@ -80,9 +80,9 @@ async def test_without_a_socket_the_file_is_read_and_sent_whole(data_path: Path)
 async def test_ranges_and_bodies_mixed_go_out_in_order(data_path: Path) -> None:
     messages: list[dict[str, Any]] = [
         {"type": "http.response.body", "body": b"<", "more_body": True},
-        {"type": EXTENSION, "offset": 1000, "count": 300_000, "more_body": True},
+        {"type": ZEROCOPY_SEND, "offset": 1000, "count": 300_000, "more_body": True},
         {"type": "http.response.body", "body": b"|", "more_body": True},
-        {"type": EXTENSION, "offset": 5, "count": 10, "more_body": True},
+        {"type": ZEROCOPY_SEND, "offset": 5, "count": 10, "more_body": True},
         {"type": "http.response.body", "body": b">", "more_body": False},
     ]
     app = FileApp(data_path, messages)
@@ -101,7 +101,7 @@ async def test_a_zero_copy_message_before_the_response_start_is_refused(data_pat
         if scope["type"] != "http":
             return
         try:
-            await send({"type": EXTENSION, "file": data_path.open("rb"), "more_body": False})
+            await send({"type": ZEROCOPY_SEND, "file": data_path.open("rb"), "more_body": False})
         except RuntimeError as error:
             failures.append(error)
             await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]})

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from uvicorn._types import ASGIReceiveEvent
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from tusd_py.cli.zerocopy_send import EXTENSION as ZEROCOPY_SEND
 from tusd_py.cli.zerocopy_send import ZeroCopySend
+from tusd_py.http.download import ZEROCOPY_SEND
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY

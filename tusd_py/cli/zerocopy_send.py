@@ -21,7 +21,6 @@ from tusd_py.storage.splice import SpliceResult, Stop
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-EXTENSION = ZEROCOPY_SEND
 COPY_CHUNK = 1024 * 1024
 
 
@@ -35,12 +34,12 @@ class ZeroCopySend:
         cycle.send = self.send  # type: ignore[method-assign]  # the cycle's ASGI task looks it up when it starts
 
     async def send(self, message: Any) -> None:
-        if message["type"] != EXTENSION:
+        if message["type"] != ZEROCOPY_SEND:
             await self._send(message)
             return
         cycle = self.cycle
         if not cycle.response_started or cycle.response_complete:
-            raise RuntimeError(f"'{EXTENSION}' is only allowed between the response's start and its end")
+            raise RuntimeError(f"'{ZEROCOPY_SEND}' is only allowed between the response's start and its end")
         if cycle.disconnected:
             return
         fd = message["file"].fileno()

@@ -133,7 +133,6 @@ class RangeResponse(Response):
         finally:
             gone.cancel()
 
-
     async def _send_from(self, file: BinaryIO, send: Send) -> None:
         """The same body, each range's bytes named to the server instead of read: it sends them itself (and
         finds out on its own when the client has gone)."""

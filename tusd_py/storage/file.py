@@ -78,9 +78,13 @@ class FileStore:
         self.block_size = block_size
 
     def data_path(self, upload_id: str) -> Path:
+        return Path(self._data_file(upload_id))
+
+    def _data_file(self, upload_id: str) -> str:
+        """The data file's path as a string (what a creation needs, without building a Path)."""
         if not is_valid_upload_id(upload_id):
             raise upload_not_found(upload_id)
-        return self.directory / upload_id
+        return os.path.join(self._root, upload_id)
 
     def info_path(self, upload_id: str) -> Path:
         return self.data_path(upload_id).with_name(upload_id + ".info")
@@ -90,9 +94,7 @@ class FileStore:
         return self.directory / f".{upload_id}.staging"
 
     async def create(self, info: UploadInfo) -> None:
-        data = os.path.join(self._root, info.id)
-        if not is_valid_upload_id(info.id):
-            raise upload_not_found(info.id)
+        data = self._data_file(info.id)
         info.storage = {"Type": "filestore", "Path": data, "InfoPath": data + ".info"}
         encoded = json.dumps(info_to_json(info), separators=(",", ":")).encode()
         _create_files(data, encoded)  # on the loop: in a thread it cost 50 % more CPU per creation, for no speed
