@@ -176,6 +176,7 @@ def create_app(
         *event_routes.routes(),
         *ProgressRoutes(service, shared.bus, publisher, tus.urls).routes(tus.collection_paths()),
         *tus.download_routes(),
+        *tus.unknown_upload_routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -116,7 +116,7 @@ async def test_a_batch_socket_naming_another_owner_without_admin_is_refused(keye
         messages = await Socket(ws).to_the_end()
 
     assert [(m["type"], m["error_code"]) for m in messages] == [("error", "forbidden")]
-    assert ws.close_code == 4400
+    assert ws.close_code == 4403
 
 
 async def test_the_event_stream_of_a_batch_only_another_owner_has_is_not_found(keyed_server: LiveServer) -> None:

@@ -87,7 +87,7 @@ async def test_someone_elses_upload_over_websocket_gets_the_error_and_a_close(
     follower = await follow_ws(ws_url(owned_server, f"{upload_id(hers)}/events?token=bob-key"))
 
     assert [(m["type"], m["error_code"]) for m in follower.events] == [("error", "forbidden")]
-    assert follower.close_code == 4400
+    assert follower.close_code == 4403
 
 
 async def test_batches_of_the_same_name_are_separate_per_owner(

@@ -22,8 +22,15 @@ from tusd_py.units import parse_duration
 
 BAD_ENDINGS = {"terminated", "expired", "failed"}
 WAIT_POLL_SECONDS = 0.5  # how often a batch that has no file yet is asked for again
-# Close codes after which connecting again cannot help: refused, unknown upload, bad request, unauthenticated.
-REFUSALS = {1008: "refused by policy", 4400: "bad request", 4401: "not authenticated", 4404: "not found"}
+# Close codes after which connecting again cannot help: refused, unknown upload, bad request, unauthenticated,
+# forbidden.
+REFUSALS = {
+    1008: "refused by policy",
+    4400: "bad request",
+    4401: "not authenticated",
+    4403: "forbidden",
+    4404: "not found",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ from tusd_py.uploads.service import UploadService
 KEEPALIVE_SECONDS = 15.0
 MAX_SUBSCRIPTIONS = 1000
 CLOSE_NOT_FOUND = 4404
-CLOSE_BAD_REQUEST = 4400
+CLOSE_SERVER_ERROR = 1011
 
 
 def owner_of(connection: Request | WebSocket) -> str | None:
@@ -380,8 +380,12 @@ class EventRoutes:
 
 
 async def _refuse_stream(websocket: WebSocket, error: TusError) -> None:
-    """An accepted event socket that cannot follow what it asked for: the error as a message, then the close."""
-    code = CLOSE_NOT_FOUND if error.status in (404, 410) else CLOSE_BAD_REQUEST
+    """An accepted event socket that cannot follow what it asked for: the error as a message, then the close,
+    with 4000 + the status as every refusal (an unknown or gone upload alike: 4404), 1011 for a server failure."""
+    if error.status in (404, 410):
+        code = CLOSE_NOT_FOUND
+    else:
+        code = CLOSE_SERVER_ERROR if error.status >= 500 else 4000 + error.status
     await websocket.send_text(json.dumps({"type": "error", **error.body()}))
     await websocket.close(code, error.message[:120])
 

@@ -24,6 +24,8 @@ from tusd_py.storage.base import ContentReader
 from tusd_py.uploads.service import UploadService
 from tusd_py.uploads.socket_body import SocketBody, socket_body_of
 
+UPLOAD_METHODS = ["GET", "HEAD", "PATCH", "DELETE", "OPTIONS"]
+
 
 class TusRoutes:
     def __init__(self, service: UploadService, settings: Settings) -> None:
@@ -56,6 +58,14 @@ class TusRoutes:
     def download_routes(self) -> list[Route]:
         """GET of an upload: last, so that `B events`, `B batches/…` and `B{id}/progress` keep their routes."""
         return [Route(self.base_path + "{upload_id}", self.download, methods=["GET"])]
+
+    def unknown_upload_routes(self) -> list[Route]:
+        """After every other route: any other path under the base (`…/abc/`, `…/..%2f`) names no upload, and
+        says so as an unknown upload does, instead of Starlette's redirect to the path without its slash."""
+        return [Route(self.base_path + "{path:path}", self.unknown_upload, methods=UPLOAD_METHODS)]
+
+    async def unknown_upload(self, request: Request) -> Response:
+        raise upload_not_found(request.path_params["path"])
 
     async def options(self, request: Request) -> Response:
         return Response(status_code=200, headers=self.discovery)
