@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer
+from tests.support.small_disk import SmallDisk
 
 
 @pytest.fixture
@@ -39,3 +40,12 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 1 MiB file system of the test's own, to fill with ballast for real ENOSPC faults."""
+    disk = SmallDisk(tmp_path / "small-disk", 1024 * 1024)
+    disk.mount()
+    yield disk
+    disk.unmount()

@@ -48,7 +48,11 @@ class Settings:
     retain_completed: float | None = setting(
         None, "remove finished uploads this long after they completed, e.g. 30d", "duration", True
     )
-    sweep_interval: float = setting(60.0, "how often expired and past-retention uploads are looked for", "duration")
+    sweep_interval: float = setting(
+        60.0,
+        "how often expired and past-retention uploads, and completions a full disk interrupted, are looked for",
+        "duration",
+    )
     tombstone_ttl: float = setting(86400.0, "how long a removed upload answers 410 before 404 (0: never)", "duration")
     behind_proxy: bool = setting(
         False, "trust Forwarded / X-Forwarded-Proto, -Host and -Prefix for the URLs returned", "bool"

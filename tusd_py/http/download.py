@@ -31,9 +31,7 @@ def entity_tag(info: UploadInfo) -> str:
 ZEROCOPY_SEND = "http.response.zerocopysend"
 
 
-def download_response(
-    request: Request, info: UploadInfo, reader: ContentReader, *, sendfile: bool = True
-) -> Response:
+def download_response(request: Request, info: UploadInfo, reader: ContentReader, *, sendfile: bool = True) -> Response:
     """`sendfile`: send from the file with ASGI's zero-copy send where the server offers it and the store has
     local files."""
     if not info.is_complete or info.size is None:

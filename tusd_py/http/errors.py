@@ -78,7 +78,10 @@ def unexpected_error(exc: Exception) -> TusError:
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     error = unexpected_error(exc)
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    if error.status == 507:  # expected while the disk is full: one line each, not a traceback each
+        log.warning("%s %s -> 507 insufficient_storage: %s", request.method, request.url.path, exc)
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(error, request)
 
 

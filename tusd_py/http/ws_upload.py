@@ -129,8 +129,12 @@ class UploadSession:
         except (Disconnected, WebSocketDisconnect):
             pass
         except OSError as error:  # storage failed (a full disk, a lost mount): say so, keep what was stored
-            log.exception("WebSocket upload failed in storage")
-            await self._fail(unexpected_error(error))
+            told = unexpected_error(error)
+            if told.status == 507:  # expected while the disk is full: one line, not a traceback
+                log.warning("WebSocket upload: 507 insufficient_storage: %s", error)
+            else:
+                log.exception("WebSocket upload failed in storage")
+            await self._fail(told)
         finally:
             acks.cancel()
             with contextlib.suppress(asyncio.CancelledError):

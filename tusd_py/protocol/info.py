@@ -33,6 +33,11 @@ class UploadInfo:
         return self.size is not None and self.offset >= self.size and not self.concat_pending
 
     @property
+    def completion_pending(self) -> bool:
+        """Every byte is stored but the completion was never recorded (its info write failed): to be done."""
+        return self.is_complete and self.completed_at is None
+
+    @property
     def remaining(self) -> int | None:
         return None if self.size is None else self.size - self.offset
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,7 @@ from tusd_py.protocol.ids import is_valid_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, StillOurs, append_file
 from tusd_py.storage.base import Capability
-from tusd_py.storage.tusd_format import info_from_json, info_to_json
+from tusd_py.storage.tusd_format import info_from_json, info_to_json, settle_completion
 
 READ_CHUNK = 1024 * 1024
 
@@ -49,13 +50,43 @@ class _StagedAppender(FileAppender):
 
 def _create_files(data: str, info: bytes) -> None:
     """A new upload's empty data file and its info. The info is written in place, not through a temporary file
-    and a rename as later changes are: nobody can read it before the POST is answered."""
+    and a rename as later changes are: nobody can read it before the POST is answered. A creation that fails
+    (a full disk) removes what it made: no half-made upload is left behind."""
     os.close(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664))
-    fd = os.open(data + ".info", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
     try:
-        os.write(fd, info)
-    finally:
-        os.close(fd)
+        fd = os.open(data + ".info", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o664)
+        try:
+            view = memoryview(info)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except BaseException:
+        for path in (data + ".info", data):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        raise
+
+
+def write_replacing(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`; a failed write (a full disk)
+    removes the temporary file and leaves `path` as it was."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _unreadable_info(upload_id: str) -> TusError:
+    return TusError(
+        410,
+        "upload_info_unreadable",
+        "the upload's info file is empty or damaged, so the upload cannot be served; DELETE removes what is left",
+        {"upload_id": upload_id},
+    )
 
 
 class FileStore:
@@ -106,23 +137,28 @@ class FileStore:
             stat = os.stat(self.data_path(upload_id))
         except FileNotFoundError:
             raise upload_not_found(upload_id) from None
-        try:
-            info = info_from_json(json.loads(raw), fallback_created_at=os.stat(info_path).st_mtime)
-        except (ValueError, KeyError, TypeError) as error:
+        except OSError as error:
             raise TusError(
-                500, "corrupt_upload_info", "the upload's info file cannot be read", {"upload_id": upload_id}
-            ) from error
+                503,
+                "storage_unavailable",
+                f"the upload's files cannot be read ({error.strerror})",
+                {"upload_id": upload_id},
+                {"Retry-After": "5"},
+            ) from None
+        try:
+            data = json.loads(raw)
+            info = info_from_json(data, fallback_created_at=os.stat(info_path).st_mtime)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise _unreadable_info(upload_id) from None
         info.id = upload_id
         info.offset = stat.st_size
         info.updated_at = stat.st_mtime
+        settle_completion(info, data, completed_at=stat.st_mtime)
         return info
 
     async def save_info(self, info: UploadInfo) -> None:
         """Write the whole info atomically: readers see the old or the new file, never half of one."""
-        path = self.info_path(info.id)
-        temporary = path.with_name(f".{info.id}.info.tmp")
-        temporary.write_text(json.dumps(info_to_json(info), separators=(",", ":")))
-        os.replace(temporary, path)
+        write_replacing(self.info_path(info.id), json.dumps(info_to_json(info), separators=(",", ":")))
 
     def open_appender(
         self,

@@ -40,8 +40,18 @@ def tusd_upload(info: UploadInfo, storage: dict[str, str] | None) -> dict[str, A
     }
 
 
+def settle_completion(info: UploadInfo, data: dict[str, Any], *, completed_at: float) -> None:
+    """An upload tusd wrote (no tusd_py key) that is complete counts as completed when its bytes last changed;
+    one of tusd_py's own that is complete without `completed_at` had its completion interrupted (a full disk),
+    and is left so, for the service to complete it."""
+    if EXTRA_KEY not in data and info.is_complete and info.completed_at is None:
+        info.completed_at = completed_at
+
+
 def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> UploadInfo:
     """Accepts exactly what tusd writes (no extra key) as well as what tusd_py writes."""
+    if not isinstance(data, dict):
+        raise TypeError("an upload's info is a JSON object")
     extra = data.get(EXTRA_KEY) or {}
     metadata = data.get("MetaData") or {}
     partials = data.get("PartialUploads")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +27,9 @@ from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminate
 from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
+
+log = logging.getLogger("tusd_py.uploads")
+UNREADABLE_INFO = "upload_info_unreadable"
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ class UploadService:
             info = await self.load(upload_id)
             if info.is_final and info.concat_pending:
                 await self._assemble(info)
+            elif info.completion_pending:
+                await self._complete_later(info)
             return info
 
     # -- creation --------------------------------------------------------------------------------
@@ -343,7 +350,7 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.notify(HookType.POST_TERMINATE, info, origin)
             raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
-        if info.is_complete:
+        if info.completion_pending:  # this body completed it, or an earlier completion could not be recorded
             await self._complete(info, origin)
         if checksum is not None and transfer.ended_cleanly and not verified:
             raise checksum_mismatch(checksum)
@@ -398,10 +405,16 @@ class UploadService:
     # -- completion and concatenation -------------------------------------------------------------
 
     async def _complete(self, info: UploadInfo, origin: RequestOrigin | None = None) -> None:
+        """Record the completion, then tell of it; when it cannot be recorded (a full disk), nothing is told and
+        the upload stays `completion_pending`, for the next HEAD, PATCH or sweep to complete."""
         info.completed_at = self.clock()
         if self.pipeline is not None:
             info.processing = {"status": "pending"}  # saved with the completion, so a restart still runs it
-        await self.store.save_info(info)
+        try:
+            await self.store.save_info(info)
+        except BaseException:
+            info.completed_at, info.processing = None, None
+            raise
         self._tell("completed", info)
         try:
             if self.hooks is not None and self.hooks.wants(HookType.PRE_FINISH):
@@ -411,6 +424,16 @@ class UploadService:
                 self.pipeline.enqueue(info.id)
         if self.hooks is not None:
             self.hooks.notify(HookType.POST_FINISH, info, origin)
+
+    async def _complete_later(self, info: UploadInfo) -> None:
+        """Complete an upload whose completion could not be recorded before; if it still cannot be (the disk is
+        still full), say so in one line and leave it for the next try: the upload itself is intact."""
+        try:
+            await self._complete(info)
+        except OSError as error:
+            log.warning(
+                "completion of %s not recorded yet (%s); retried by the next HEAD, PATCH or sweep", info.id, error
+            )
 
     async def _after_completion(self, info: UploadInfo) -> None:
         """With the upload's own lock released: finish the final uploads that were waiting on it."""
@@ -451,11 +474,22 @@ class UploadService:
         self, upload_id: str, principal: Principal | None = None, origin: RequestOrigin | None = None
     ) -> None:
         self._require(Capability.TERMINATION, True, "termination")
-        if principal is not None:
-            await self.load(upload_id, principal)
+        try:
+            if principal is not None:
+                await self.load(upload_id, principal)
+        except TusError as error:
+            if error.code != UNREADABLE_INFO:
+                raise
         assert isinstance(self.store, Terminater)
         async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout):
-            info = await self.load(upload_id)
+            try:
+                info = await self.load(upload_id)
+            except TusError as error:
+                if error.code != UNREADABLE_INFO or (principal is not None and not principal.admin):
+                    raise  # with auth, only an admin may remove what has no readable owner
+                await self.store.terminate(upload_id)  # what is left of it: nobody can be told of it
+                await self._bury(upload_id, "it was terminated")
+                return
             if self.hooks is not None and self.hooks.wants(HookType.PRE_TERMINATE):
                 answer = await self.hooks.decide(HookType.PRE_TERMINATE, info, origin)
                 if answer.reject_termination:
@@ -471,17 +505,26 @@ class UploadService:
         await self.store.terminate(info.id)
         if info.is_final:
             await self.concat_index.unwatch(info.id, info.partial_uploads or [])
-        if self.tombstones is not None:
-            await self.tombstones.bury(info.id, "it was terminated" if kind == "terminated" else "it expired")
+        await self._bury(info.id, "it was terminated" if kind == "terminated" else "it expired")
         self._tell(kind, info)
+
+    async def _bury(self, upload_id: str, reason: str) -> None:
+        """The tombstone only explains a later 404 (as 410): the removal stands without it (a full disk)."""
+        if self.tombstones is None:
+            return
+        try:
+            await self.tombstones.bury(upload_id, reason)
+        except OSError as error:
+            log.warning("%s was removed, but its tombstone could not be written (%s); it answers 404", upload_id, error)
 
     async def sweep(self) -> int:
         """Remove unfinished uploads past expiry and finished ones past retention; returns how many."""
         removed = 0
-        if self.limits.expire_after is not None or self.limits.retain_completed is not None:
-            async for info in self.store.iter_infos():
-                if self._removal_due(info):
-                    removed += await self._expire(info.id)
+        async for info in self.store.iter_infos():
+            if info.completion_pending:
+                await self._complete_idle(info.id)
+            elif self._removal_due(info):
+                removed += await self._expire(info.id)
         if self.tombstones is not None:
             await self.tombstones.sweep()
         return removed
@@ -489,6 +532,14 @@ class UploadService:
     def _removal_due(self, info: UploadInfo) -> bool:
         due = info.removal_due_at(self.limits.expire_after, self.limits.retain_completed)
         return due is not None and due <= self.clock()
+
+    async def _complete_idle(self, upload_id: str) -> None:
+        """The sweeper's part in completing what a full disk interrupted; never waits for a busy upload."""
+        with contextlib.suppress(TusError):
+            async with holding(self.locker, upload_id, timeout=0, interrupt=False):
+                info = await self.store.get_info(upload_id)
+                if info.completion_pending:
+                    await self._complete_later(info)
 
     async def _expire(self, upload_id: str) -> int:
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.storage.file import write_replacing
 
 
 class Tombstones(Protocol):
@@ -35,7 +36,7 @@ class FileTombstones:
 
     async def bury(self, upload_id: str, reason: str) -> None:
         if self.ttl > 0 and is_valid_upload_id(upload_id):
-            self._path(upload_id).write_text(json.dumps({"reason": reason, "at": time.time()}))
+            write_replacing(self._path(upload_id), json.dumps({"reason": reason, "at": time.time()}))
 
     async def reason(self, upload_id: str) -> str | None:
         if not is_valid_upload_id(upload_id):
