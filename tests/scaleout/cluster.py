@@ -56,8 +56,8 @@ def on(server: LiveServer, url: str) -> str:
     return server.endpoint + upload_id(url)
 
 
-def start_patch(server: LiveServer, url: str, offset: int, length: int) -> RawRequest:
+def start_patch(server: LiveServer, url: str, offset: int, length: int, **extra: str) -> RawRequest:
     """A PATCH of `length` bytes whose body the test then sends piece by piece (or never finishes)."""
     path = server.base_path + upload_id(url)
-    headers = {**OFFSET_BODY, "Upload-Offset": str(offset), "Content-Length": str(length)}
+    headers = {**OFFSET_BODY, "Upload-Offset": str(offset), "Content-Length": str(length), **extra}
     return RawRequest(server.port, "PATCH", path, headers)

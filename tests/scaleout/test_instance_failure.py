@@ -3,6 +3,9 @@ upload over, and every stored byte is one the client sent for that position."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import signal
 
 from tests.scaleout.cluster import Cluster, on, start_patch
@@ -62,3 +65,31 @@ def test_an_instance_paused_past_its_lock_ttl_writes_nothing_once_another_has_ta
     stored = cluster.stored(url)
     assert len(stored) == len(expected), f"{len(stored) - len(expected)} bytes written after the new holder's"
     assert stored == expected
+
+
+def test_an_instance_paused_past_its_lock_ttl_with_a_checksummed_body_waiting_answers_lock_lost(
+    doomed: LiveServer, cluster: Cluster
+) -> None:
+    """The rest of a correct checksummed body waits in the paused instance's socket; once awake, the instance finds
+    its lease gone. That is what it reports (503, retry), never a checksum mismatch (460, do not retry)."""
+    data = payload(SIZE, seed=3)
+    url = create(doomed.endpoint, SIZE)
+    digest = base64.b64encode(hashlib.sha1(data).digest()).decode()
+    request = start_patch(doomed, url, 0, SIZE, **{"Upload-Checksum": f"sha1 {digest}"})
+    staging = cluster.upload_dir / f".{upload_id(url)}.staging"
+    request.send(data[:STORED_FIRST])
+    wait_until(lambda: staging.exists() and staging.stat().st_size == STORED_FIRST)
+
+    assert doomed.process is not None
+    doomed.process.send_signal(signal.SIGSTOP)
+    try:
+        request.send(data[STORED_FIRST:])  # the whole rest: correct, but it waits in the paused instance's socket
+        with cluster.redis() as client:
+            wait_until(lambda: not client.exists(f"tusd_py:lock:{upload_id(url)}"), timeout=10)
+    finally:
+        doomed.process.send_signal(signal.SIGCONT)
+    status, headers, body = request.response(timeout=20)
+    request.close()
+
+    assert (status, json.loads(body)["error_code"]) == (503, "lock_lost")
+    assert headers["upload-offset"] == "0" and len(cluster.stored(url)) == 0  # nothing of the body joined the upload

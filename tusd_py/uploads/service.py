@@ -340,6 +340,8 @@ class UploadService:
             finally:
                 kept = await appender.close(keep=verified)
                 info.offset = start + kept
+                if appender.fenced or not lock.is_held():
+                    transfer.lost_lock()  # before any verdict on the checksum: a lost lease is what happened
             if kept:
                 info.updated_at = self.clock()
                 self._tell("received", info, kept)

@@ -49,6 +49,11 @@ class Transfer:
         if self._task is not None:
             self._task.cancel()
 
+    def lost_lock(self) -> None:
+        """The lock was found lost once the copy had ended (a frozen process wakes past its lease with the body
+        already read): that, not how the body looks, is how this transfer ended."""
+        self.stop_reason = self.stop_reason or StopReason.LOCK_LOST
+
     def release(self, cause: ReleaseCause) -> None:
         """The lock's callback: another request wants the upload, or the lock was lost."""
         self.stop(StopReason.LOCK_LOST if cause is ReleaseCause.LOST else StopReason.INTERRUPTED)
