@@ -141,6 +141,10 @@ async def test_a_websocket_opened_while_redis_is_down_is_closed_not_dropped(
     redis_server.stop()
 
     follower = await follow_ws(ws_url(server, events_path(url)))
+    async with httpx.AsyncClient() as http:
+        sse = await http.get(f"{url}/events")
 
-    assert follower.close_code not in (None, 1006)  # 1006: the connection vanished without a close frame
+    # As docs/events.md says: not 1006, the connection vanishing without a close frame.
+    assert (follower.close_code, follower.close_reason) == (1011, "shared state unreachable")
+    assert (sse.status_code, sse.json()["error_code"], sse.headers["retry-after"]) == (503, "redis_unavailable", "2")
     assert server.process is not None and server.process.poll() is None

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from tusd_py.events.batches import batch_topic
 from tusd_py.events.models import Event, EventType
+from tusd_py.events.ordering import Step, StreamMark, admits, advance
 
 ALL = "all"
 
@@ -112,7 +113,14 @@ class SubscriberClosed(Exception):
 
 
 class EventBus(Protocol):
-    async def publish(self, event: Event) -> None: ...
+    async def publish(self, event: Event) -> None:
+        """Publish an event as it is (numbered already)."""
+        ...
+
+    async def publish_next(self, event: Event) -> Event | None:
+        """Number the event and publish it, in one step for every instance, if it moves its stream forward
+        (events/ordering.py); the numbered event, or None when it would not (a late or stale event)."""
+        ...
 
     async def next_seq(self, stream_key: str) -> int: ...
 
@@ -137,10 +145,24 @@ class LocalEventBus:
         self.max_streams = max_streams
         self._seq = itertools.count(time.time_ns() // 1000)
         self._history: OrderedDict[str, deque[Event]] = OrderedDict()
+        self._marks: OrderedDict[str, StreamMark] = OrderedDict()
         self._subscribers: dict[str, set[Subscriber]] = {}
 
     async def next_seq(self, stream_key: str) -> int:
         return next(self._seq)
+
+    async def publish_next(self, event: Event) -> Event | None:
+        key, step = event.stream_key, Step.of(event)
+        mark = self._marks.get(key)
+        if not admits(mark, step):
+            return None
+        self._marks[key] = advance(mark, step)
+        self._marks.move_to_end(key)
+        if len(self._marks) > self.max_streams:
+            self._marks.popitem(last=False)
+        numbered = event.numbered(next(self._seq))
+        await self.publish(numbered)
+        return numbered
 
     async def publish(self, event: Event) -> None:
         self._remember(event)

@@ -210,18 +210,18 @@ class EventPublisher:
         while True:
             event, info = await self._queue.get()
             try:
-                await self.publish(event)
-                if info is not None and event.batch is not None:
+                published = await self.publish(event)
+                if published is not None and info is not None and event.batch is not None:
                     await self._update_batch(event, info)
             except Exception:
                 log.exception("could not publish %s event for %s", event.type.value, event.upload_id)
             finally:
                 self._queue.task_done()
 
-    async def publish(self, event: Event) -> Event:
-        numbered = event.numbered(await self.bus.next_seq(event.stream_key))
-        await self.bus.publish(numbered)
-        return numbered
+    async def publish(self, event: Event) -> Event | None:
+        """Numbered and published, unless it would not move its stream forward (a late event of another
+        instance's, or of this one's throttle): then None, and nobody hears of it."""
+        return await self.bus.publish_next(event)
 
     # -- batches --------------------------------------------------------------------------------------
 

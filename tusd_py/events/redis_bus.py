@@ -9,9 +9,39 @@ from redis.asyncio import Redis
 
 from tusd_py.events.bus import LocalEventBus
 from tusd_py.events.models import Event, event_from_dict
+from tusd_py.events.ordering import REMOVED, Step
 from tusd_py.state.redis import STATE_TTL_SECONDS, subscribe_forever
 
 log = logging.getLogger("tusd_py.events")
+
+# events/ordering.py's rule, applied where every instance's events meet: the stream's mark (rank, offset) is
+# checked and moved, the event numbered, kept in history and fanned out, all in one atomic step. Numbering and
+# publishing apart, two instances could number in one order and publish in the other.
+# KEYS: the seq counter, the stream's mark, its history. ARGV: rank, repeats, offset, restarts, removed rank,
+# the wire form after its seq, the channel, the history size, the TTL.
+PUBLISH_NEXT = """
+local rank, offset = tonumber(ARGV[1]), tonumber(ARGV[3])
+local mark = redis.call('HMGET', KEYS[2], 'rank', 'offset')
+local restarts = ARGV[4] == '1'
+if mark[1] and not (restarts and tonumber(mark[1]) == tonumber(ARGV[5])) then
+  local marked, reached = tonumber(mark[1]), tonumber(mark[2])
+  if rank < marked or (rank == marked and (ARGV[2] ~= '1' or offset < reached)) then
+    return 0
+  end
+  if not restarts and reached > offset then
+    offset = reached
+  end
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[9])
+redis.call('HSET', KEYS[2], 'rank', rank, 'offset', offset)
+redis.call('EXPIRE', KEYS[2], ARGV[9])
+local wire = '{"seq":' .. seq .. ',' .. ARGV[6]
+redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[8], '*', 'event', wire)
+redis.call('EXPIRE', KEYS[3], ARGV[9])
+redis.call('PUBLISH', ARGV[7], wire)
+return seq
+"""
 
 
 def _wire(event: Event) -> str:
@@ -19,9 +49,17 @@ def _wire(event: Event) -> str:
     return json.dumps({"owner": event.owner, "event": event.to_dict()}, separators=(",", ":"))
 
 
+def _wire_after_seq(event: Event) -> str:
+    """The wire form without its opening brace and seq, which PUBLISH_NEXT puts before it."""
+    return '"owner":' + json.dumps(event.owner) + ',"event":' + event.to_json() + "}"
+
+
 def _unwire(raw: bytes | str) -> Event:
     data = json.loads(raw)
-    return event_from_dict(data["event"], owner=data.get("owner"))
+    event = data["event"]
+    if "seq" in data:  # numbered in Redis, by PUBLISH_NEXT
+        event["seq"] = data["seq"]
+    return event_from_dict(event, owner=data.get("owner"))
 
 
 class RedisEventBus(LocalEventBus):
@@ -32,6 +70,7 @@ class RedisEventBus(LocalEventBus):
         self.redis = redis
         self.prefix = prefix
         self.channel = f"{prefix}events"
+        self._publish_next = redis.register_script(PUBLISH_NEXT)
 
     def _history_key(self, stream_key: str) -> str:
         return f"{self.prefix}history:{stream_key}"
@@ -44,6 +83,25 @@ class RedisEventBus(LocalEventBus):
             pipe.expire(f"{self.prefix}seq", STATE_TTL_SECONDS)
             seq, _ = await pipe.execute()
         return int(seq)
+
+    async def publish_next(self, event: Event) -> Event | None:
+        step = Step.of(event)
+        key = event.stream_key
+        seq = await self._publish_next(
+            keys=[f"{self.prefix}seq", f"{self.prefix}mark:{key}", self._history_key(key)],
+            args=[
+                step.rank,
+                int(step.repeats),
+                step.offset,
+                int(step.restarts),
+                REMOVED,
+                _wire_after_seq(event),
+                self.channel,
+                self.history_size,
+                STATE_TTL_SECONDS,
+            ],
+        )
+        return event.numbered(int(seq)) if seq else None
 
     async def publish(self, event: Event) -> None:
         wire = _wire(event)

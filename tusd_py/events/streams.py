@@ -32,9 +32,13 @@ class StreamFollower:
         stream_key: str | None,
         first: list[Event] | None = None,
         *,
+        since: int | None = None,
         send_now: Callable[[Event], bool] | None = None,
     ) -> AsyncIterator[Event]:
         """`first` (a backlog), then live events; per stream in strictly increasing seq, no repeats.
+
+        An event of `first` at or below `since` was seen already: it is not sent again, but when it is the
+        stream's last, the stream ends with it (a client that reconnects after the end learns nothing new).
 
         With `send_now` (a function that sends an event at once and says whether it did), live events the
         reader is waiting for go out through it from the publisher's own call, and only the rest (the stream's
@@ -43,7 +47,8 @@ class StreamFollower:
         last_seq: dict[str, int] = {}
         for event in first or []:
             last_seq[event.stream_key] = event.seq
-            yield event
+            if since is None or event.seq > since:
+                yield event
             if self.ends(event, stream_key):
                 return
 

@@ -119,10 +119,13 @@ class EventRoutes:
             if error.status == 410 and backlog:
                 return backlog  # it ended while the client was away: the backlog holds the end
             raise
-        if not backlog and info.is_complete:
+        if not backlog and info.is_complete and not info.completion_pending:
+            latest = await self.bus.latest(stream) if since is not None else None
+            if latest is not None:
+                return [latest]  # nothing missed: the client saw it (its seq is at most `since`); it may end the stream
             # Nothing in history to start from (none kept, or lost in a restart): say where the upload stands,
-            # so a finished stream still ends, with since as without.
-            backlog = [_where_it_stands(info)]
+            # numbered after everything before it, so a finished stream still ends, with since as without.
+            backlog = [_where_it_stands(info, await self.bus.next_seq(stream))]
         return backlog
 
     async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
@@ -180,11 +183,14 @@ class EventRoutes:
         subscriber = self.connections.open(owner, source.topics)
         try:
             try:
-                backlog = await source.backlog(_since(websocket))
+                since = _since(websocket)
+                backlog = await source.backlog(since)
             except TusError as error:
                 await _refuse_stream(websocket, error)
                 return
-            events = self.follower.follow(subscriber, source.stream_key, backlog, send_now=self._send_now(websocket))
+            events = self.follower.follow(
+                subscriber, source.stream_key, backlog, since=since, send_now=self._send_now(websocket)
+            )
             sender = asyncio.ensure_future(self._send_all(websocket, events))
             receiver = asyncio.ensure_future(_drain(websocket))
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -222,17 +228,17 @@ class EventRoutes:
             self.connections.close(subscriber)
             raise
         return StreamingResponse(
-            self._sse_body(subscriber, source.stream_key, backlog),
+            self._sse_body(subscriber, source.stream_key, backlog, since),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
     async def _sse_body(
-        self, subscriber: Subscriber, stream_key: str | None, backlog: list[Event]
+        self, subscriber: Subscriber, stream_key: str | None, backlog: list[Event], since: int | None
     ) -> AsyncIterator[bytes]:
         try:
             yield b"retry: 2000\n\n"
-            events = self.follower.follow(subscriber, stream_key, backlog)
+            events = self.follower.follow(subscriber, stream_key, backlog, since=since)
             upcoming = asyncio.ensure_future(anext(events))
             try:
                 while True:
@@ -274,7 +280,7 @@ class EventRoutes:
                 return []
             missed = [e for u in uploads for e in await self._upload_backlog(u, since, principal)]
             missed += [e for b in batches for e in await self._batch_backlog(b, since, owner)]
-            return sorted({(e.stream_key, e.seq): e for e in missed}.values(), key=lambda e: e.seq)
+            return sorted({(e.stream_key, e.seq): e for e in missed if e.seq > since}.values(), key=lambda e: e.seq)
 
         return await self._sse_stream(request, StreamSource(topics, None, backlog))
 
@@ -373,9 +379,10 @@ class EventRoutes:
         self.bus.retopic(subscriber, subscriber.topics | {topic})
         if since is not None:
             if isinstance(upload_id, str):
-                subscriber.prepend(await self._upload_backlog(upload_id, since, principal))
+                missed = await self._upload_backlog(upload_id, since, principal)
             else:
-                subscriber.prepend(await self._batch_backlog(str(batch), since, owner))
+                missed = await self._batch_backlog(str(batch), since, owner)
+            subscriber.prepend([event for event in missed if event.seq > since])  # none the client saw again
         return {"type": "subscribed", **target}
 
 
@@ -402,12 +409,12 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-def _where_it_stands(info: UploadInfo) -> Event:
+def _where_it_stands(info: UploadInfo, seq: int) -> Event:
     """A finished upload's state as an event, from its info: processed or failed by the pipeline, else completed."""
     state = info.processing or {}
     common: dict[str, Any] = dict(
         upload_id=info.id,
-        seq=0,
+        seq=seq,
         timestamp=utc_timestamp(info.completed_at or info.updated_at),
         offset=info.offset,
         length=info.size,
