@@ -41,6 +41,21 @@ async def test_a_creation_refused_for_a_full_disk_leaves_nothing_behind(
     no_tracebacks(caplog)
 
 
+async def test_a_creation_whose_body_finds_the_disk_full_says_where_the_upload_is(
+    tus: TusClient, small_disk: SmallDisk
+) -> None:
+    await tus.new_upload(10)
+    small_disk.fill()
+    small_disk.free(PAGE)  # room for the new upload's info, none for its bytes
+
+    refused = await tus.create(2 * PAGE, body=b"b" * (2 * PAGE))
+    created = assert_error(refused, 507)["details"]["created_upload_id"]
+    small_disk.empty()
+    head = await tus.head(tus.endpoint + created)
+
+    assert head.status_code == 200 and head.headers["Upload-Length"] == str(2 * PAGE)
+
+
 async def completion_refused(tus: TusClient, disk: SmallDisk, data: bytes) -> str:
     """An upload whose last PATCH stored `data` but could not record the completion (507); the disk freed after."""
     url = await tus.new_upload(len(data))

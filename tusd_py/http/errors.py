@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 
 from starlette.exceptions import HTTPException
@@ -13,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from tusd_py.ops.metrics import ERROR_SCOPE_KEY
 from tusd_py.protocol.constants import TUS_VERSION
-from tusd_py.protocol.errors import TusError
+from tusd_py.protocol.errors import TusError, out_of_space
 
 log = logging.getLogger("tusd_py.http")
 
@@ -71,9 +70,9 @@ async def handle_redis_error(request: Request, exc: Exception) -> Response | Non
 
 def unexpected_error(exc: Exception) -> TusError:
     """What a client is told of a failure that is not its own: a full disk, or a bug (logged with its traceback)."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return TusError(507, "insufficient_storage", "the server has no space left for this upload")
-    return TusError(500, "internal_error", "the server failed to handle this request; it has been logged")
+    return out_of_space(exc) or TusError(
+        500, "internal_error", "the server failed to handle this request; it has been logged"
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

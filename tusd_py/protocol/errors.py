@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -35,6 +36,13 @@ def bad_header(name: str, problem: str, value: str | None = None) -> TusError:
     if value is not None:
         details["value"] = value[:200]
     return TusError(400, "invalid_header", f"{name}: {problem}", details)
+
+
+def out_of_space(error: BaseException) -> TusError | None:
+    """A full disk (or quota) as the 507 it is; None for any other failure."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return TusError(507, "insufficient_storage", "the server has no space left for this upload")
+    return None
 
 
 def upload_not_found(upload_id: str) -> TusError:

@@ -17,7 +17,7 @@ from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
 from tusd_py.protocol.checksum import checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
-from tusd_py.protocol.errors import TusError, upload_gone
+from tusd_py.protocol.errors import TusError, out_of_space, upload_gone
 from tusd_py.protocol.ids import is_valid_upload_id, new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
@@ -176,6 +176,12 @@ class UploadService:
         except TusError as error:
             error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
             raise
+        except OSError as error:
+            full = out_of_space(error)
+            if full is None:
+                raise
+            full.details["created_upload_id"] = info.id
+            raise full from error
         await self._after_completion(info)
         return info
 
