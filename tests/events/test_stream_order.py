@@ -5,7 +5,8 @@ upload whose history is lost is told with a seq above every earlier one, never 0
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -94,19 +95,24 @@ def test_the_ordering_rule_lets_through_only_what_moves_a_stream_forward(story: 
     assert through == published
 
 
+@pytest.fixture(scope="module")
+def shared_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(params=["local", "redis"])
-async def bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventBus]:
+async def bus(request: pytest.FixtureRequest, shared_redis: RedisServer) -> AsyncIterator[EventBus]:
     if request.param == "local":
         yield LocalEventBus()
         return
-    server = RedisServer(tmp_path)
-    server.start()
-    client = connect(server.url)
+    client = connect(shared_redis.url)
     try:
-        yield RedisEventBus(client, prefix="test:")
+        yield RedisEventBus(client, prefix=f"test-{uuid.uuid4().hex}:")
     finally:
         await client.aclose()
-        server.stop()
 
 
 @pytest.mark.parametrize("story", STORIES, ids=list(STORIES))
@@ -126,11 +132,11 @@ def upload_at(offset: int, size: int = 12 * MIB) -> UploadInfo:
 
 
 async def test_an_instances_delayed_progress_never_follows_another_instances_completion(
-    redis_server: RedisServer, tmp_path: Path
+    shared_redis: RedisServer, tmp_path: Path
 ) -> None:
     """PATCH 6 MiB on instance A, the rest on B: A's trailing progress (its throttle's last word, which knows only
     A's own meter) comes due after B published the completion. It is not published."""
-    clients = [connect(redis_server.url) for _ in range(2)]
+    clients = [connect(shared_redis.url) for _ in range(2)]
     buses = [RedisEventBus(client, prefix="test:") for client in clients]
     store = FileStore(tmp_path / "uploads")
     a, b = (EventPublisher(bus, store, batches=MemoryBatchBook(), progress_interval=0.2) for bus in buses)
