@@ -127,6 +127,25 @@ async def test_each_bus_numbers_and_publishes_only_what_moves_a_stream_forward(b
     assert all(earlier.seq < later.seq for earlier, later in pairwise(history))
 
 
+async def test_seqs_keep_rising_when_redis_restarts_without_its_data(redis_server: RedisServer) -> None:
+    async def publish_one() -> int:
+        client = connect(redis_server.url)
+        try:
+            published = await RedisEventBus(client, prefix="test:").publish_next(
+                event("created", upload=uuid.uuid4().hex)
+            )
+        finally:
+            await client.aclose()
+        assert published is not None
+        return published.seq
+
+    before = await publish_one()
+    redis_server.stop()
+    redis_server.start()  # an empty Redis: the counter is gone
+
+    assert await publish_one() > before
+
+
 def upload_at(offset: int, size: int = 12 * MIB) -> UploadInfo:
     return UploadInfo(id="0123456789abcdef0123456789abcdef", size=size, offset=offset)
 

@@ -14,6 +14,19 @@ from tusd_py.state.redis import STATE_TTL_SECONDS, subscribe_forever
 
 log = logging.getLogger("tusd_py.events")
 
+# The next seq, from one counter for all streams. A new counter (first use, or Redis restarted without its data)
+# starts from the clock in microseconds, as one process's does: seqs keep rising, so a client resuming with the
+# last seq it saw is not handed events numbered below it. KEYS[1]: the counter; ARGV[9]: its TTL.
+NEXT_SEQ = """
+local seq = redis.call('INCR', KEYS[1])
+if seq == 1 then
+  local now = redis.call('TIME')
+  seq = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  redis.call('SET', KEYS[1], string.format('%.0f', seq))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[9])
+"""
+
 # events/ordering.py's rule, applied where every instance's events meet: the stream's mark (rank, offset) is
 # checked and moved, the event numbered, kept in history and fanned out, all in one atomic step. Numbering and
 # publishing apart, two instances could number in one order and publish in the other.
@@ -32,15 +45,14 @@ if mark[1] and not (restarts and tonumber(mark[1]) == tonumber(ARGV[5])) then
     offset = reached
   end
 end
-local seq = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('HSET', KEYS[2], 'rank', rank, 'offset', offset)
+""" + NEXT_SEQ + """
+redis.call('HSET', KEYS[2], 'rank', rank, 'offset', string.format('%.0f', offset))
 redis.call('EXPIRE', KEYS[2], ARGV[9])
-local wire = '{"seq":' .. seq .. ',' .. ARGV[6]
+local wire = '{"seq":' .. string.format('%.0f', seq) .. ',' .. ARGV[6]
 redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[8], '*', 'event', wire)
 redis.call('EXPIRE', KEYS[3], ARGV[9])
 redis.call('PUBLISH', ARGV[7], wire)
-return seq
+return string.format('%.0f', seq)
 """
 
 
@@ -71,6 +83,7 @@ class RedisEventBus(LocalEventBus):
         self.prefix = prefix
         self.channel = f"{prefix}events"
         self._publish_next = redis.register_script(PUBLISH_NEXT)
+        self._next_seq = redis.register_script(NEXT_SEQ + "return string.format('%.0f', seq)")
 
     def _history_key(self, stream_key: str) -> str:
         return f"{self.prefix}history:{stream_key}"
@@ -78,11 +91,8 @@ class RedisEventBus(LocalEventBus):
     async def next_seq(self, stream_key: str) -> int:
         """One counter for all streams, as in-process: a client following several streams can resume with
         the single last seq it saw. Its TTL is renewed with every event, so it only lapses when idle for long."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.incr(f"{self.prefix}seq")
-            pipe.expire(f"{self.prefix}seq", STATE_TTL_SECONDS)
-            seq, _ = await pipe.execute()
-        return int(seq)
+        args = [""] * 8 + [STATE_TTL_SECONDS]  # NEXT_SEQ reads its TTL where PUBLISH_NEXT has it
+        return int(await self._next_seq(keys=[f"{self.prefix}seq"], args=args))
 
     async def publish_next(self, event: Event) -> Event | None:
         step = Step.of(event)
@@ -101,7 +111,7 @@ class RedisEventBus(LocalEventBus):
                 STATE_TTL_SECONDS,
             ],
         )
-        return event.numbered(int(seq)) if seq else None
+        return event.numbered(int(seq)) if int(seq) else None
 
     async def publish(self, event: Event) -> None:
         wire = _wire(event)
