@@ -56,6 +56,21 @@ async def test_a_creation_whose_body_finds_the_disk_full_says_where_the_upload_i
     assert head.status_code == 200 and head.headers["Upload-Length"] == str(2 * PAGE)
 
 
+async def test_an_empty_upload_created_on_a_full_disk_is_created_and_completed_once_there_is_room(
+    tus: TusClient, small_disk: SmallDisk
+) -> None:
+    await tus.new_upload(10)
+    small_disk.fill()
+    small_disk.free(PAGE)  # room for the new upload's info, none for the info that records its completion
+
+    url = await tus.new_upload(0)
+    small_disk.empty()
+    head = await tus.head(url)
+
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
+    assert tus.stored_info(url)["TusdPy"]["completed_at"] is not None
+
+
 async def completion_refused(tus: TusClient, disk: SmallDisk, data: bytes) -> str:
     """An upload whose last PATCH stored `data` but could not record the completion (507); the disk freed after."""
     url = await tus.new_upload(len(data))

@@ -163,8 +163,8 @@ class UploadService:
         await self._pre_create(info, origin)
         await self.store.create(info)
         self._created(info, origin)
-        if info.is_complete:
-            await self._complete(info, origin)
+        if info.is_complete:  # an empty upload: created complete, even if a full disk delays recording that
+            await self._complete_later(info, origin)
         if plan is None or body is None or receive is None:
             return info
         transfer = Transfer(receive, idle_timeout=self.limits.network_timeout, socket_body=socket_body)
@@ -433,11 +433,11 @@ class UploadService:
         if self.hooks is not None:
             self.hooks.notify(HookType.POST_FINISH, info, origin)
 
-    async def _complete_later(self, info: UploadInfo) -> None:
-        """Complete an upload whose completion could not be recorded before; if it still cannot be (the disk is
-        still full), say so in one line and leave it for the next try: the upload itself is intact."""
+    async def _complete_later(self, info: UploadInfo, origin: RequestOrigin | None = None) -> None:
+        """Complete an upload whose bytes are all stored; if that cannot be recorded (the disk is full), say so
+        in one line and leave it for the next HEAD, PATCH or sweep: the upload itself is intact."""
         try:
-            await self._complete(info)
+            await self._complete(info, origin)
         except OSError as error:
             log.warning(
                 "completion of %s not recorded yet (%s); retried by the next HEAD, PATCH or sweep", info.id, error
