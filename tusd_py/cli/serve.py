@@ -19,6 +19,7 @@ from tusd_py.auth.setup import authenticator_from
 from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
 from tusd_py.cli.ws_protocol import DirectFramesProtocol
 from tusd_py.hooks.pipeline import load_stages
+from tusd_py.hooks.setup import check_hooks
 from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
 from tusd_py.ops.shutdown import call_on_exit_signals
@@ -97,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
         load_stages(settings.pipeline or "")
+        check_hooks(settings)
     except (ValueError, TypeError, OSError, ImportError, AttributeError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2
