@@ -155,6 +155,12 @@ class Settings:
     )
     pipeline_concurrency: int = setting(2, "uploads processed at the same time", "int")
     demo: bool = setting(False, "serve the browser demo page at /demo/ (and redirect / there)", "bool")
+    tracing: bool = setting(
+        False,
+        "emit OpenTelemetry spans (requests, lock waits, store calls, hooks, pipeline stages), exported as the"
+        " OTEL_* variables say; needs tusd_py[otel]",
+        "bool",
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 

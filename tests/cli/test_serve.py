@@ -70,6 +70,7 @@ SAMPLES = {
     "pipeline": ("digests=examples.pipeline.stages:digests", "digests=examples.pipeline.stages:digests"),
     "pipeline_concurrency": ("4", 4),
     "demo": ("yes", True),
+    "tracing": ("true", True),
 }
 
 
