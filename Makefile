@@ -7,7 +7,7 @@ DEMO_DIR := tusd_py/demo
 PEERS_VENV := benchmarks/.venv-peers
 BENCH_ARGS ?=
 
-.PHONY: run demo test lint bench install clean system-deps
+.PHONY: run demo test lint bench install clean system-deps grpc-stubs
 
 run: $(VENV)/.installed
 	$(BIN)/tusd-py serve
@@ -29,6 +29,14 @@ install: $(VENV)/.installed
 # The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
 bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The gRPC hook messages committed in tusd_py/hooks/proto/, made again from hook.proto after it changed. Made with
+# grpcio-tools 1.66.1, in a venv of its own, so they run on protobuf 5.27.2 and later (newer tools ask newer runtimes).
+PROTOC_VENV := .venv-protoc
+grpc-stubs:
+	test -x $(PROTOC_VENV)/bin/python || $(PYTHON) -m venv $(PROTOC_VENV)
+	$(PROTOC_VENV)/bin/pip install -q grpcio-tools==1.66.1
+	cd tusd_py/hooks/proto && ../../../$(PROTOC_VENV)/bin/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. hook.proto
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tusd_py needs Python 3.11 or newer")'
@@ -75,4 +83,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(DEMO_DIR)/node_modules $(PEERS_VENV) data
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(DEMO_DIR)/node_modules $(PEERS_VENV) $(PROTOC_VENV) data

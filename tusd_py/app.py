@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -36,12 +36,16 @@ from tusd_py.ops.background import Background, StartOnFirstRequest
 from tusd_py.ops.health import Readiness, healthz
 from tusd_py.ops.logging import RequestIdMiddleware
 from tusd_py.ops.metrics import Metrics, MetricsMiddleware
+from tusd_py.ops.tracing import tracing_from, tracing_middleware
 from tusd_py.settings import Settings
 from tusd_py.state.base import BatchBook, ConcatIndex
 from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
 from tusd_py.storage import FileStore, UploadStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 @dataclass
@@ -94,13 +98,15 @@ def create_app(
     authenticator: Authenticator | None = None,
     hooks: Mapping[str, PythonHook] | None = None,
     pipeline: Sequence[Stage] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The tus server as an ASGI app. Settings default to `Settings.from_env()`.
 
     `authenticator` (an async callable taking the connection, returning a Principal or None) replaces the
     authentication chosen by `settings.auth`. `hooks` maps hook names ("pre-create", …) to callables taking a
     HookRequest and returning a HookResponse or None, sync or async. `pipeline` lists the processing stages
-    run after each upload completes (before those named in `settings.pipeline`)."""
+    run after each upload completes (before those named in `settings.pipeline`). `tracer_provider` (an
+    OpenTelemetry TracerProvider) turns tracing on with the application's own provider."""
     settings = settings or Settings.from_env()
     auth = (authenticator, "Bearer") if authenticator is not None else authenticator_from(settings)
     shared = coordination(settings)
@@ -128,6 +134,11 @@ def create_app(
     processing = pipeline_from(settings, pipeline)
     if processing is not None:
         processing.attach(service, file_store.data_path)
+    tracing = tracing_from(settings, tracer_provider)
+    if tracing is not None:
+        from tusd_py.ops.tracing.instrument import instrument
+
+        instrument(service, processing, tracing.tracer)
     metrics = Metrics()
     publisher = EventPublisher(
         shared.bus, service.store, batches=shared.batches, progress_interval=settings.progress_interval
@@ -165,6 +176,8 @@ def create_app(
         await background.start()
         yield
         await background.stop()
+        if tracing is not None:
+            await tracing.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),  # GET and HEAD, even with the base path "/"
@@ -183,6 +196,7 @@ def create_app(
         middleware=[
             # Outermost first. Method override copies the scope, so it comes before everything that reads it.
             Middleware(MethodOverrideMiddleware),
+            *([tracing_middleware(tracing.tracer, settings.base_path)] if tracing is not None else []),
             Middleware(RequestIdMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(ProtocolHeadersMiddleware),

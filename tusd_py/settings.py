@@ -131,14 +131,27 @@ class Settings:
     hooks_http_backoff: float = setting(
         1.0, "wait before the first retry of an HTTP hook; doubles each time", "duration"
     )
+    hooks_grpc: str | None = setting(
+        None,
+        "HOST:PORT of a gRPC hook service (tusd's proto.HookHandler/InvokeHook) receiving every hook; needs"
+        " tusd_py[grpc]",
+        "str",
+        True,
+    )
+    hooks_grpc_retry: int = setting(
+        3, "times a gRPC hook answered UNAVAILABLE or RESOURCE_EXHAUSTED is tried again", "int"
+    )
+    hooks_grpc_backoff: float = setting(1.0, "wait before each retry of a gRPC hook", "duration")
     hooks_dir: Path | None = setting(
         None, "directory of hook executables named after their hook (pre-create, post-finish, …)", "path", True
     )
     hooks_timeout: float = setting(
-        15.0, "longest one HTTP hook attempt (whole answer included) or one hook executable may take", "duration"
+        15.0,
+        "longest one HTTP or gRPC hook attempt (whole answer included) or one hook executable may take",
+        "duration",
     )
     hooks_enabled_events: str = setting(
-        DEFAULT_ENABLED_HOOKS, "hooks sent to --hooks-http and --hooks-dir (comma-separated)"
+        DEFAULT_ENABLED_HOOKS, "hooks sent to --hooks-http, --hooks-grpc and --hooks-dir (comma-separated)"
     )
     hooks_progress_interval: float = setting(1.0, "at most one post-receive hook per upload this often", "duration")
     pipeline: str | None = setting(
@@ -146,6 +159,12 @@ class Settings:
     )
     pipeline_concurrency: int = setting(2, "uploads processed at the same time", "int")
     demo: bool = setting(False, "serve the browser demo page at /demo/ (and redirect / there)", "bool")
+    tracing: bool = setting(
+        False,
+        "emit OpenTelemetry spans (requests, lock waits, store calls, hooks, pipeline stages), exported as the"
+        " OTEL_* variables say; needs tusd_py[otel]",
+        "bool",
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 

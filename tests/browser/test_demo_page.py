@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Locator, Page
 
 from tests.support.browser import chromium
-from tests.support.live_server import LiveServer, free_port
+from tests.support.in_process import ThreadedServer
+from tests.support.live_server import LiveServer
 from tests.support.programs import require_path
 from tests.support.tus import offset_of
 from tests.support.waiting import wait_until
@@ -347,30 +346,13 @@ def test_without_tus_js_client_the_page_says_how_to_install_it(browser: Browser,
     assert "tus-js-client is missing" in server.log()
 
 
-class InProcessServer:
+class InProcessServer(ThreadedServer):
     """The app under a real uvicorn in a thread, so a test can publish on its event bus what the processing
     pipeline publishes (`processing`, `processed`, `failed`) at the moments the test chooses."""
 
     def __init__(self, upload_dir: Path) -> None:
         self.app = create_app(Settings(upload_dir=upload_dir, demo=True, progress_interval=0.1))
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> InProcessServer:
-        self.thread.start()
-        wait_until(lambda: self.server.started, timeout=20)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.loop.close()
+        super().__init__(self.app)
 
     def publish(self, event_class: type[Event], upload_id: str, **fields: Any) -> None:
         bus = self.app.state.bus

@@ -60,6 +60,9 @@ SAMPLES = {
     "hooks_http": ("http://127.0.0.1:8081/hooks", "http://127.0.0.1:8081/hooks"),
     "hooks_http_retry": ("5", 5),
     "hooks_http_backoff": ("2s", 2.0),
+    "hooks_grpc": ("127.0.0.1:8082", "127.0.0.1:8082"),
+    "hooks_grpc_retry": ("0", 0),
+    "hooks_grpc_backoff": ("250ms", 0.25),
     "hooks_dir": ("/etc/tusd-py/hooks", Path("/etc/tusd-py/hooks")),
     "hooks_timeout": ("30s", 30.0),
     "hooks_enabled_events": ("pre-create,pre-finish", "pre-create,pre-finish"),
@@ -67,6 +70,7 @@ SAMPLES = {
     "pipeline": ("digests=examples.pipeline.stages:digests", "digests=examples.pipeline.stages:digests"),
     "pipeline_concurrency": ("4", 4),
     "demo": ("yes", True),
+    "tracing": ("true", True),
 }
 
 

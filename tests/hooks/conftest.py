@@ -76,6 +76,12 @@ async def recorder() -> Recorder:
 
 
 @pytest.fixture
+def tag(request: pytest.FixtureRequest) -> str:
+    """A metadata value naming this test, so it reads only its own hooks from a service shared by the module."""
+    return str(request.node.name)
+
+
+@pytest.fixture
 def upload_dir(tmp_path: Path) -> Path:
     return tmp_path / "uploads"
 

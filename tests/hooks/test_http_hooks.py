@@ -3,20 +3,19 @@ retries it, times it out, and reads what it answers."""
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.hooks.conftest import FIRED_BY
+from tests.hooks.live import assert_refused_as_closed, create, delete, head, lifecycle, metadata, paced_body, patch
 from tests.hooks.receiver import Answer, Delivery, HookReceiver, Reply, ok
 from tests.support.live_server import LiveServer
-from tests.support.tus import OFFSET_BODY, TUS, upload_id
+from tests.support.tus import upload_id
 
 EVERY_HOOK = "pre-create,post-create,post-receive,pre-finish,post-finish,pre-terminate,post-terminate"
 RETRIES = 2
@@ -61,46 +60,6 @@ def default_answers(receiver: HookReceiver) -> Iterator[None]:
     receiver.answer = ok
     yield
     receiver.answer = ok
-
-
-@pytest.fixture
-def tag(request: pytest.FixtureRequest) -> str:
-    """A metadata value naming this test, so it reads only its own deliveries from the shared endpoint."""
-    return str(request.node.name)
-
-
-def metadata(**pairs: str) -> str:
-    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs.items())
-
-
-# One client for the module: making one per request costs more than the requests themselves.
-HTTP = httpx.Client(timeout=30)
-
-
-def create(server: LiveServer, length: int, tag: str, **pairs: str) -> httpx.Response:
-    headers = {**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(tag=tag, **pairs)}
-    return HTTP.post(server.endpoint, headers=headers)
-
-
-def patch(url: str, offset: int, body: bytes | Iterator[bytes]) -> httpx.Response:
-    return HTTP.patch(url, content=body, headers={**OFFSET_BODY, "Upload-Offset": str(offset)})
-
-
-def head(url: str) -> httpx.Response:
-    return HTTP.head(url, headers=TUS)
-
-
-def delete(url: str) -> httpx.Response:
-    return HTTP.delete(url, headers=TUS)
-
-
-def lifecycle(server: LiveServer, tag: str, data: bytes = b"hello hooks") -> str:
-    created = create(server, len(data), tag, filename="notes.txt")
-    assert created.status_code == 201, created.text
-    url = created.headers["location"]
-    assert patch(url, 0, data).status_code == 204
-    assert delete(url).status_code == 204
-    return url
 
 
 def answering(hook: str, tag: str, reply: Reply) -> Answer:
@@ -162,13 +121,7 @@ def test_a_pre_create_rejection_reaches_the_client(server: LiveServer, receiver:
 
     response = create(server, 5, tag)
 
-    assert response.status_code == 403
-    assert response.headers["x-upload-window"] == "closed"
-    assert response.json() == {
-        "error_code": "upload_rejected",
-        "error_message": "uploads are closed",
-        "details": {"hook": "pre-create", "hook_response": {"message": "uploads are closed"}},
-    }
+    assert_refused_as_closed(response)
     assert sorted(server.upload_dir.iterdir()) == stored_before
 
 
@@ -220,12 +173,7 @@ def test_stop_upload_from_post_receive_ends_a_streaming_patch(
     pieces = 50
     url = create(server, pieces * BLOCK, tag).headers["location"]
 
-    def body() -> Iterator[bytes]:
-        for _ in range(pieces):
-            yield bytes(BLOCK)
-            time.sleep(0.01)  # a pace, so the hook's answer arrives while the body is still coming
-
-    response = patch(url, 0, body())
+    response = patch(url, 0, paced_body(pieces, BLOCK))
 
     assert response.status_code == 400
     assert response.json()["error_code"] == "upload_stopped"

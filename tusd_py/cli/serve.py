@@ -19,9 +19,11 @@ from tusd_py.auth.setup import authenticator_from
 from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
 from tusd_py.cli.ws_protocol import DirectFramesProtocol
 from tusd_py.hooks.pipeline import load_stages
+from tusd_py.hooks.setup import check_hooks
 from tusd_py.ops.background import Background
 from tusd_py.ops.logging import configure_logging
 from tusd_py.ops.shutdown import call_on_exit_signals
+from tusd_py.ops.tracing import check_tracing
 from tusd_py.settings import ENV_PREFIX, Settings, format_value, parse_value, settings_fields
 
 
@@ -97,6 +99,8 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         authenticator_from(settings)  # refuse a bad auth set-up here, with a message, not in each worker
         load_stages(settings.pipeline or "")
+        check_hooks(settings)
+        check_tracing(settings)
     except (ValueError, TypeError, OSError, ImportError, AttributeError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
         return 2

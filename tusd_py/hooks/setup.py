@@ -13,7 +13,8 @@ from tusd_py.settings import Settings
 
 
 def hooks_from(settings: Settings, python_hooks: Mapping[str, PythonHook] | None) -> list[HookHandler]:
-    """Python callables first (each named after its hook), then the HTTP endpoint, then the hooks directory."""
+    """Python callables first (each named after its hook), then the HTTP endpoint, the gRPC service, then the
+    hooks directory."""
     enabled = frozenset(HookType(name) for name in settings.enabled_hooks())
     handlers: list[HookHandler] = []
     if python_hooks:
@@ -28,9 +29,32 @@ def hooks_from(settings: Settings, python_hooks: Mapping[str, PythonHook] | None
                 enabled=enabled,
             )
         )
+    if settings.hooks_grpc:
+        handlers.append(grpc_hooks(settings, enabled))
     if settings.hooks_dir is not None:
         handlers.append(FileHooks(Path(settings.hooks_dir), timeout=settings.hooks_timeout, enabled=enabled))
     return handlers
+
+
+def grpc_hooks(settings: Settings, enabled: frozenset[HookType]) -> HookHandler:
+    """The gRPC delivery, imported only when asked for (grpcio is an optional extra)."""
+    try:
+        from tusd_py.hooks.grpc_hooks import GrpcHooks
+    except ImportError as error:
+        raise ValueError(f"--hooks-grpc needs grpcio and protobuf: pip install 'tusd_py[grpc]' ({error})") from None
+    return GrpcHooks(
+        settings.hooks_grpc or "",
+        timeout=settings.hooks_timeout,
+        retries=settings.hooks_grpc_retry,
+        backoff=settings.hooks_grpc_backoff,
+        enabled=enabled,
+    )
+
+
+def check_hooks(settings: Settings) -> None:
+    """Refuse at start-up, with a message, a delivery that cannot be made (ValueError)."""
+    if settings.hooks_grpc:
+        grpc_hooks(settings, frozenset())
 
 
 def pipeline_from(settings: Settings, stages: Sequence[Stage] | None) -> Pipeline | None:

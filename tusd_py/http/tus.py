@@ -9,7 +9,7 @@ from starlette.routing import Route
 from tusd_py.auth.principal import principal_of
 from tusd_py.hooks.models import RequestOrigin
 from tusd_py.http.download import download_response
-from tusd_py.http.urls import PublicURLs
+from tusd_py.http.urls import PublicURLs, full_path
 from tusd_py.protocol.concat import format_concat
 from tusd_py.protocol.creation import parse_creation
 from tusd_py.protocol.discovery import discovery_headers, require_tus_resumable
@@ -178,9 +178,7 @@ def origin_of(request: HTTPConnection) -> RequestOrigin:
     A WebSocket's is the GET that opened it."""
     scope = request.scope
     query = scope.get("query_string", b"")
-    root, path = scope.get("root_path", ""), scope["path"]
-    path = path if path.startswith(root) else root + path  # ASGI paths include the mount path; be sure of it
-    uri = path + ("?" + query.decode("latin-1") if query else "")
+    uri = full_path(scope) + ("?" + query.decode("latin-1") if query else "")
     client = scope.get("client")
     return RequestOrigin(
         method=scope.get("method", "GET"),

@@ -16,6 +16,13 @@ from tusd_py.protocol.headers import Headers
 from tusd_py.protocol.ids import is_valid_upload_id
 
 
+def full_path(scope: Scope) -> str:
+    """The request's path, mount path included."""
+    root: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    return path if path.startswith(root) else root + path  # ASGI paths include the mount path; be sure of it
+
+
 class PublicURLs:
     def __init__(self, base_path: str, *, behind_proxy: bool) -> None:
         self.base_path = base_path
