@@ -16,8 +16,7 @@ from starlette.applications import Starlette
 from tusd_py import __version__
 from tusd_py.app import create_app
 from tusd_py.auth.setup import authenticator_from
-from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
-from tusd_py.cli.ws_protocol import DirectFramesProtocol
+from tusd_py.cli.uvicorn_internals import serving_protocols
 from tusd_py.hooks.pipeline import load_stages
 from tusd_py.hooks.setup import check_hooks
 from tusd_py.ops.background import Background
@@ -72,7 +71,7 @@ def greet(settings: Settings) -> None:
 
 def serving_app(settings: Settings) -> Starlette:
     """The app as `tusd-py serve` runs it: exit signals end PATCHes and event streams at once."""
-    BoundedHttpToolsProtocol.send_idle_timeout = settings.network_timeout or None  # a download that stalls ends
+    serving_protocols(settings.network_timeout or None, warn=False)  # sets, in each --workers process, our timeout
     app = create_app(settings)
     background: Background = app.state.background
     lifespan = app.router.lifespan_context
@@ -112,6 +111,7 @@ def serve(args: argparse.Namespace) -> int:
             settings.host,
         )
     greet(settings)
+    protocols = serving_protocols(settings.network_timeout or None)  # uvicorn's own if it lacks what ours need
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
@@ -123,8 +123,8 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]  # a float works
         ws_max_size=settings.ws_max_message_size,
         ws_per_message_deflate=False,  # events are small and upload frames incompressible: compression only costs CPU
-        http=BoundedHttpToolsProtocol,
-        ws=DirectFramesProtocol,
+        http=protocols.http,
+        ws=protocols.ws,
         h11_max_incomplete_event_size=settings.max_header_size,
     )
     if settings.workers > 1:
