@@ -1,12 +1,13 @@
 """The Django, Litestar and FastAPI (owners from the app's dependency) examples under a real uvicorn.
 
 Each: a real tus client (tuspy) uploads through the mount; the Location carries the mount's prefix; the bytes
-downloaded back through it match (sha256); the upload's event stream under the mount tells its story; the owner
-is the user the host application signed in, and nobody else gets in.
+downloaded back through it match (sha256); the upload's event stream under the mount (SSE and WebSocket) tells
+its story; the owner is the user the host application signed in, and nobody else gets in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from tusclient.client import TusClient
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import connect
 
 from tests.interop.stored_upload import StoredUpload, sha256
 from tests.support.live_server import free_port
@@ -116,6 +119,14 @@ def upload_and_check(app: Example, tmp_path: Path, credentials: dict[str, str], 
     assert sent[0]["type"] == "created"
     assert sent[-1]["type"] == "completed"
     assert {event["upload_id"] for event in sent} == {stored.id}
+
+    websocket_url = "ws" + url.removeprefix("http") + "/events?since=0"
+    with connect(websocket_url, additional_headers=credentials, open_timeout=30) as websocket:
+        received = []
+        with contextlib.suppress(ConnectionClosedOK):  # the stream ends after the upload's last event
+            while True:
+                received.append(json.loads(websocket.recv(timeout=30)))
+    assert [event["seq"] for event in received] == [event["seq"] for event in sent]
     return url
 
 
@@ -126,7 +137,9 @@ def refused(response: httpx.Response) -> bool:
 # -- Django: its ASGI application routes /uploads to tusd_py; Django's session sign-in names the owner --------------
 
 DJANGO = ("examples.embed_django.manage",)
-CREATE_USERS = (
+SET_UP = (  # one process: each start of Django costs seconds on a loaded machine
+    "from django.core.management import call_command;"
+    "call_command('migrate', verbosity=0);"
     "from django.contrib.auth.models import User;"
     "User.objects.create_user('alice', password='alice-password-1');"
     "User.objects.create_user('bob', password='bob-password-1')"
@@ -138,7 +151,7 @@ def django_example(tmp_path: Path) -> Iterator[Example]:
     yield from example(
         "examples.embed_django.asgi:application",
         tmp_path,
-        prepare=((*DJANGO, "migrate", "--verbosity", "0"), (*DJANGO, "shell", "-c", CREATE_USERS)),
+        prepare=((*DJANGO, "shell", "-c", SET_UP),),
     )
 
 
