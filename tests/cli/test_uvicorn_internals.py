@@ -76,7 +76,7 @@ def test_a_missing_websocket_internal_turns_off_only_our_websocket_protocol(
     with caplog.at_level(logging.WARNING, logger="tusd_py"):
         protocols = serving_protocols(None)
 
-    assert (protocols.http, protocols.ws) == (BoundedHttpToolsProtocol, "websockets-sansio")
+    assert (protocols.http, protocols.ws) == (BoundedHttpToolsProtocol, "auto")
     [record] = [record for record in caplog.records if WARNING in record.getMessage()]
     assert "Protocol.write_frame_somehow" in record.getMessage()
     assert "tusd_py's WebSocket protocol" in record.getMessage()
@@ -91,7 +91,7 @@ def test_a_workers_process_does_not_warn_again(
     with caplog.at_level(logging.WARNING, logger="tusd_py"):
         protocols = serving_protocols(None, warn=False)
 
-    assert protocols.http == "httptools"
+    assert protocols.http == "auto"
     assert WARNING not in caplog.text
 
 

@@ -115,7 +115,7 @@ def missing(needs: dict[tuple[str, str], tuple[str, ...]]) -> list[str]:
 
 @dataclass(frozen=True)
 class Protocols:
-    """What to pass uvicorn as `http` and `ws`: our classes, or the names of uvicorn's stock ones."""
+    """What to pass uvicorn as `http` and `ws`: our classes, or "auto" for uvicorn's stock ones."""
 
     http: Any
     ws: Any
@@ -126,8 +126,8 @@ def serving_protocols(send_idle_timeout: float | None, *, warn: bool = True) -> 
     (`warn=False` in a --workers process: its parent warned already)."""
     turned_off: list[str] = []
     absent: list[str] = []
-    http: Any = "httptools"
-    ws: Any = "websockets-sansio"
+    http: Any = "auto"  # uvicorn's own choice: its httptools protocol, or h11's, whichever it has
+    ws: Any = "auto"
     http_missing = missing(HTTP_NEEDS)
     if http_missing:
         turned_off.append(HTTP_FEATURES)
