@@ -106,27 +106,26 @@ class DemoPage:
 
     def index(self) -> Response:
         installed = self.tus_bundle.is_file()
-        if not installed:
-            log.warning("demo page served without tus-js-client: %s", install_hint())
-        page = self.template.substitute(
-            # Relative to /demo/, so it holds under a mount path or a proxy prefix too.
-            endpoint=html.escape(".." + self.base_path, quote=True),
-            auth_scheme=html.escape(self.auth_scheme, quote=True),
-            tus_state="installed" if installed else "missing",
-            install_notice_hidden="hidden" if installed else "",
-        )
-        return HTMLResponse(page, headers=PAGE_HEADERS)
+        tus_state = "installed" if installed else "missing"
+        return self._page(self.template, installed, "tus-js-client", PAGE_HEADERS, tus_state=tus_state)
 
     def uppy_page(self) -> Response:
         installed = all(file.is_file() for file, _ in UPPY_BUNDLES.values())
+        return self._page(self.uppy_template, installed, "Uppy", UPPY_PAGE_HEADERS)
+
+    def _page(
+        self, template: Template, installed: bool, bundle: str, headers: dict[str, str], **fields: str
+    ) -> Response:
         if not installed:
-            log.warning("demo page served without Uppy: %s", install_hint())
-        page = self.uppy_template.substitute(
+            log.warning("demo page served without %s: %s", bundle, install_hint())
+        page = template.substitute(
+            # Relative to /demo/, so it holds under a mount path or a proxy prefix too.
             endpoint=html.escape(".." + self.base_path, quote=True),
             auth_scheme=html.escape(self.auth_scheme, quote=True),
             install_notice_hidden="hidden" if installed else "",
+            **fields,
         )
-        return HTMLResponse(page, headers=UPPY_PAGE_HEADERS)
+        return HTMLResponse(page, headers=headers)
 
     def uppy_bundle(self, file: Path, media_type: str) -> Response:
         if not file.is_file():

@@ -58,7 +58,12 @@
       });
       socket.addEventListener('message', (message) => this.receive(JSON.parse(message.data)));
       socket.addEventListener('close', (closed) => {
-        this.onState('closed', closed.reason || 'connection lost');
+        if (closed.code === 4401) {
+          // Credentials are typed on the plain page; retrying with the same ones would be refused again.
+          this.onState('refused', closed.reason);
+          return;
+        }
+        this.onState('closed', `${closed.reason || 'connection lost'}; retrying`);
         window.setTimeout(() => this.connect(), 1000);
       });
     }
