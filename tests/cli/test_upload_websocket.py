@@ -185,3 +185,13 @@ def test_a_server_gone_mid_upload_exits_3_after_the_retries(
         assert (line["status"], line["error"]["kind"]) == ("failed", "RetriesExhausted")
     finally:
         server.stop()
+
+
+def test_parallel_parts_need_the_http_transport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = make_file(tmp_path, "data.bin", 10)
+    endpoint = f"http://127.0.0.1:{free_port()}/files/"
+
+    code = main(["upload", str(source), "--endpoint", endpoint, "--transport", "websocket", "--parallel", "2"])
+
+    assert code == 2
+    assert "--parallel sends partial uploads over HTTP: it needs --transport http" in capsys.readouterr().err
