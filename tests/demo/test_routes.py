@@ -15,7 +15,7 @@ from starlette.routing import Mount
 
 from tests.support.programs import require_path
 from tusd_py import Settings, create_app
-from tusd_py.demo import TUS_BUNDLE, DemoPage
+from tusd_py.demo import TUS_BUNDLE, UPPY_BUNDLES, DemoPage
 from tusd_py.demo.page import STATIC_DIR
 
 Client = Callable[..., httpx.AsyncClient]
@@ -188,3 +188,37 @@ async def test_with_the_bundle_the_install_notice_is_hidden(client: Client) -> N
     page = (await client(demo=True).get("/demo/")).text
     assert re.search(r'<div id="install-notice"[^>]*\shidden\s*>', page)
     assert 'data-tus="installed"' in page
+
+
+async def test_the_uppy_page_is_served_beside_the_plain_one(client: Client) -> None:
+    demo = client(demo=True)
+    response = await demo.get("/demo/uppy.html")
+    assert response.status_code == 200
+    assert '<div id="uppy-dashboard">' in response.text
+    assert 'data-endpoint="../files/"' in response.text
+    assert 'href="uppy.html"' in (await demo.get("/demo/")).text
+    for path in ("/demo/uppy.html", "/demo/uppy-demo.js"):
+        assert ABSOLUTE_URL.findall((await demo.get(path)).text) == [], path
+
+
+async def test_the_uppy_page_lets_only_its_own_origin_and_blob_thumbnails_in(client: Client) -> None:
+    response = await client(demo=True).get("/demo/uppy.html")
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert (policy["default-src"], policy["script-src"], policy["style-src"]) == ("'none'", "'self'", "'self'")
+    assert policy["img-src"] == "'self' data: blob:"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("name", list(UPPY_BUNDLES))
+async def test_uppys_bundle_and_style_are_served_from_the_npm_install(client: Client, name: str) -> None:
+    file, content_type = UPPY_BUNDLES[name]
+    require_path(file, "the demo serves Uppy from `npm ci --prefix tusd_py/demo` (make demo)")
+    response = await client(demo=True).get("/demo/" + name)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert response.content == file.read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/demo/uppy.html", "/demo/uppy.min.js", "/demo/uppy-demo.js"])
+async def test_without_demo_there_is_no_uppy_page(client: Client, path: str) -> None:
+    assert (await client(demo=False).get(path)).status_code == 404

@@ -354,3 +354,16 @@ def test_serve_refuses_a_grpc_target_without_grpcio(tmp_path: Path) -> None:
     )
     with pytest.raises(RuntimeError, match=r"tusd_py\[grpc\]"):
         server.start(timeout=10)
+
+
+def test_pre_create_may_answer_the_creation_with_its_status_and_body(
+    server: LiveServer, service: HookService, stubs: tuple[ModuleType, ModuleType], tag: str
+) -> None:
+    pb2, _ = stubs
+    said = pb2.HTTPResponse(statusCode=200, body="created for review", header={"X-Review": "queued"})
+    service.answer = answering("pre-create", tag, pb2.HookResponse(httpResponse=said))
+
+    response = create(server, 5, tag)
+
+    assert (response.status_code, response.text, response.headers["x-review"]) == (200, "created for review", "queued")
+    assert head(response.headers["location"]).headers["upload-offset"] == "0"  # made all the same

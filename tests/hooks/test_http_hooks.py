@@ -421,3 +421,30 @@ def test_framing_headers_from_a_hook_cannot_break_the_answer(
     assert response.json()["error_code"] == "upload_rejected"
     assert response.headers["x-kept"] == "yes"
     assert response.headers["content-length"] == str(len(response.content))
+
+
+# -- an answer that lets the request go on shapes it, as in tusd ---------------------------------------------
+
+
+def test_pre_finish_may_answer_the_last_patch_with_its_status_and_body(
+    server: LiveServer, receiver: HookReceiver, tag: str
+) -> None:
+    said = {"StatusCode": 200, "Body": '{"review": "queued"}', "Header": {"Content-Type": "application/json"}}
+    receiver.answer = answering("pre-finish", tag, Reply(body={"HTTPResponse": said}))
+    url = create(server, 3, tag).headers["location"]
+
+    response = patch(url, 0, b"abc")
+
+    assert (response.status_code, response.json()) == (200, {"review": "queued"})
+    assert response.headers["upload-offset"] == "3"
+
+
+def test_pre_terminate_may_answer_a_deletion_it_allows(server: LiveServer, receiver: HookReceiver, tag: str) -> None:
+    said = {"StatusCode": 202, "Body": "archived first", "Header": {"X-Archive": "cold"}}
+    receiver.answer = answering("pre-terminate", tag, Reply(body={"RejectTermination": False, "HTTPResponse": said}))
+    url = create(server, 3, tag).headers["location"]
+
+    response = delete(url)
+
+    assert (response.status_code, response.text, response.headers["x-archive"]) == (202, "archived first", "cold")
+    assert head(url).status_code in (404, 410)

@@ -34,8 +34,16 @@ REPO = Path(__file__).resolve().parents[2]
 # wheel and the URL the page loads it from. One line per bundle.
 BUNDLES = {
     "tusd_py/demo/node_modules/tus-js-client/dist/tus.min.js": "/demo/tus.min.js",
+    "tusd_py/demo/node_modules/uppy/dist/uppy.min.js": "/demo/uppy.min.js",
+    "tusd_py/demo/node_modules/uppy/dist/uppy.min.css": "/demo/uppy.min.css",
 }
-PAGE_FILES = ["tusd_py/demo/static/index.html", "tusd_py/demo/static/demo.js", "tusd_py/demo/static/demo.css"]
+PAGE_FILES = [
+    "tusd_py/demo/static/index.html",
+    "tusd_py/demo/static/demo.js",
+    "tusd_py/demo/static/demo.css",
+    "tusd_py/demo/static/uppy.html",
+    "tusd_py/demo/static/uppy-demo.js",
+]
 TYPED = "tusd_py/py.typed"
 
 # mypy must check this through the installed package's annotations: one deliberate error, and only that one.

@@ -19,7 +19,14 @@ from tusd_py.client.errors import ClientError, ExitCode, TransientError, UsageEr
 from tusd_py.client.file_source import CHECKSUM_ALGORITHMS
 from tusd_py.client.progress import SpeedMeter, eta_seconds, format_bytes, format_eta, format_speed
 from tusd_py.client.retry import RetryPolicy
-from tusd_py.client.uploader import DEFAULT_CHUNK_SIZE, Uploader, UploadListener, UploadOptions, UploadResult
+from tusd_py.client.uploader import (
+    DEFAULT_CHUNK_SIZE,
+    TRANSPORTS,
+    Uploader,
+    UploadListener,
+    UploadOptions,
+    UploadResult,
+)
 from tusd_py.client.url_store import URLStore, default_store_path
 from tusd_py.units import parse_duration, parse_size
 
@@ -102,6 +109,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jobs", metavar="N", type=int, default=1, help="files uploaded at once (default: 1)")
     parser.add_argument(
+        "--transport", choices=TRANSPORTS, default="http",
+        help="how the bytes go: http (PATCH requests, any tus server) or websocket (tusd_py's upload socket,"
+        " <endpoint>upload); resume, retries and exit codes are the same (default: http)",
+    )  # fmt: skip
+    parser.add_argument(
         "--quiet", "-q", action="store_true", help="no progress: print each uploaded file's URL, errors on stderr"
     )
 
@@ -116,6 +128,8 @@ def options_from(args: argparse.Namespace) -> UploadOptions:
         raise UsageError("--parallel and --jobs must be at least 1, --retries at least 0")
     if args.quiet and args.json:
         raise UsageError("--quiet and --json exclude each other")
+    if args.transport == "websocket" and args.parallel > 1:
+        raise UsageError("--parallel sends partial uploads over HTTP: it needs --transport http")
     metadata = {}
     for item in args.metadata:
         key, equals, value = item.partition("=")
@@ -140,6 +154,7 @@ def options_from(args: argparse.Namespace) -> UploadOptions:
         retry=RetryPolicy(retries=args.retries),
         rate_limit=rate_limit,
         timeout=timeout,
+        transport=args.transport,
     )
 
 

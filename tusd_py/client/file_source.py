@@ -43,9 +43,12 @@ async def read_range(
     *,
     pacer: Pacer | None = None,
     on_block: Callable[[int], None] | None = None,
+    largest_block: int | None = None,
 ) -> AsyncIterator[bytes]:
     """`length` bytes from `start`, never more than a block in memory; `on_block(n)` after each block is handed on."""
     block_size = pacer.block_size if pacer is not None else BLOCK_SIZE
+    if largest_block is not None:
+        block_size = min(block_size, largest_block)
     file = await asyncio.to_thread(open, path, "rb")
     try:
         await asyncio.to_thread(file.seek, start)

@@ -50,12 +50,19 @@ def check(response: httpx.Response, what: str) -> httpx.Response:
     if 200 <= status < 300:
         return response
     code, message = _server_message(response)
-    text = f"{what}: {status} {message}".rstrip()
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    raise error_for_status(status, code, f"{what}: {status} {message}".rstrip(), retry_after)
+
+
+def error_for_status(
+    status: int, code: str | None, text: str, retry_after: float | None = None
+) -> TransientError | UploadRejected:
+    """The client error a failing status means, whichever way it came (an HTTP answer, an upload socket's error)."""
     if is_retryable(status):
-        raise TransientError(text, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
+        return TransientError(text, status=status, retry_after=retry_after)
     if status in (404, 410):
-        raise UploadGone(text, status=status, error_code=code)
-    raise UploadRejected(text, status=status, error_code=code)
+        return UploadGone(text, status=status, error_code=code)
+    return UploadRejected(text, status=status, error_code=code)
 
 
 class TusTransport:

@@ -21,12 +21,14 @@ from tusd_py.client.file_source import Pacer, checksum_header, read_range
 from tusd_py.client.fingerprint import FileIdentity, fingerprint
 from tusd_py.client.parts import Part, split
 from tusd_py.client.retry import OFFSET_UNCHANGED, RetryPolicy, with_retries
+from tusd_py.client.socket_transport import SocketSend, SocketTransport
 from tusd_py.client.transport import TusTransport
 from tusd_py.client.url_store import StoredUpload, URLStore
 
 T = TypeVar("T")
 
 DEFAULT_CHUNK_SIZE = 8 * 2**20
+TRANSPORTS = ("http", "websocket")  # PATCH requests, or the server's upload socket (tusd_py only)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class UploadOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rate_limit: int | None = None  # bytes per second for all transfers together
     timeout: float = 60.0
+    transport: str = "http"  # one of TRANSPORTS
 
 
 @dataclass
@@ -137,6 +140,11 @@ class Uploader:
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(options.timeout, connect=10.0))
         self.transport = TusTransport(self.client, options.headers)
         self.pacer = Pacer(options.rate_limit) if options.rate_limit else None
+        self.socket: SocketTransport | None = None
+        if options.transport == "websocket":
+            self.socket = SocketTransport(options.endpoint, options.headers, options.timeout, self.pacer)
+        elif options.transport != "http":
+            raise UsageError(f"transport {options.transport!r}: choose one of {', '.join(TRANSPORTS)}")
         self._capabilities: ServerCapabilities | None = None
 
     async def __aenter__(self) -> Uploader:
@@ -161,6 +169,8 @@ class Uploader:
         capabilities = await self.capabilities()
         capabilities.require("creation", "uploading")
         if self.options.parallel > 1:
+            if self.socket is not None:
+                raise UsageError("--parallel sends partial uploads over HTTP: it needs --transport http")
             capabilities.require("concatenation", f"--parallel {self.options.parallel}")
         if self.options.checksum is not None:
             capabilities.require_checksum(self.options.checksum)
@@ -192,6 +202,11 @@ class Uploader:
         capabilities.check_size(identity.size)
         key = fingerprint(identity, self.options.endpoint)
         parts = await self._resume(key, identity)
+        if self.socket is not None:
+            await self._upload_over_socket(result, key, identity, parts[0] if parts else None, metadata)
+            if self.store is not None:
+                await asyncio.to_thread(self.store.remove, key)
+            return
         resumed = parts is not None
         if parts is None:
             parts = await self._start(key, identity, metadata)
@@ -226,11 +241,63 @@ class Uploader:
                 create = functools.partial(self.transport.create, endpoint, length, {}, concat="partial")
                 remote = await self._retrying(identity.path, create)
                 parts.append(Part(remote.url, start, length, remote.offset))
+        await self._record(key, identity, parts)
+        return parts
+
+    async def _record(self, key: str, identity: FileIdentity, parts: list[Part]) -> None:
+        """Into the store before a byte is sent, so an interrupted run resumes it."""
         if self.store is not None:
             urls = [part.url for part in parts]
+            endpoint = self.options.endpoint
             entry = StoredUpload(key, endpoint, str(identity.resolved), identity.size, urls, parallel=len(parts) > 1)
             await asyncio.to_thread(self.store.put, entry)
-        return parts
+
+    async def _upload_over_socket(
+        self, result: UploadResult, key: str, identity: FileIdentity, part: Part | None, metadata: Mapping[str, str]
+    ) -> None:
+        """Send the file over the upload socket: created by the first message unless resumed; after a transient
+        failure, wait and resume on a new socket from the offset the server answers with."""
+        assert self.socket is not None
+        resumed = part is not None
+        part = part or Part("", 0, identity.size)
+        result.url, result.resumed_from = part.url or None, part.offset
+        progress = FileProgress(result.path, [part], self.listener)
+
+        async def created(url: str) -> None:
+            result.url = url
+            await self._record(key, identity, [part])
+            self.listener.started(result.path, identity.size, 0, url, False)
+
+        if resumed:
+            self.listener.started(result.path, identity.size, part.offset, part.url, True)
+        job = SocketSend(
+            identity.path,
+            part,
+            self._metadata(identity.path, metadata),
+            on_created=created,
+            on_resumed=lambda offset: progress.set(0, offset),
+            on_sent=lambda count: progress.add(0, count),
+            chunk_size=self.options.chunk_size,
+            checksum=self.options.checksum,
+        )
+        policy = self.options.retry
+        failures = 0
+        try:
+            while True:
+                before = part.offset
+                try:
+                    await self.socket.send(job)
+                    return
+                except TransientError as error:
+                    # As over HTTP: the count starts again whenever the upload moved forward.
+                    failures = 1 if part.offset > before else failures + 1
+                    if failures > policy.retries:
+                        raise RetriesExhausted(failures, error) from error
+                    wait = policy.delay(failures, error.retry_after)
+                    self.listener.retrying(result.path, error, wait)
+                    await asyncio.sleep(wait)
+        finally:
+            result.bytes_sent = progress.sent
 
     async def _resume(self, key: str, identity: FileIdentity) -> list[Part] | None:
         """The parts of a recorded upload of this file, with what the server holds of each; None to start afresh."""

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tusd_py.demo.page import TUS_BUNDLE, DemoPage
+from tusd_py.demo.page import TUS_BUNDLE, UPPY_BUNDLES, DemoPage
 
-__all__ = ["TUS_BUNDLE", "DemoPage"]
+__all__ = ["TUS_BUNDLE", "UPPY_BUNDLES", "DemoPage"]

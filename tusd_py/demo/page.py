@@ -1,4 +1,4 @@
-"""The browser demo page: served at `/demo/` in front of the rest of the app, with tus-js-client from npm."""
+"""The browser demo pages: served at `/demo/` in front of the rest of the app, with tus-js-client and Uppy from npm."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ DEMO_DIR = Path(__file__).parent
 STATIC_DIR = DEMO_DIR / "static"
 # Installed by `npm ci --prefix tusd_py/demo` (`make demo`): the page never loads code from anywhere else.
 TUS_BUNDLE = DEMO_DIR / "node_modules" / "tus-js-client" / "dist" / "tus.min.js"
+# Uppy's all-in-one browser bundle (Dashboard, Tus, XHRUpload, …) and its style, served at /demo/uppy.min.*.
+UPPY_DIST = DEMO_DIR / "node_modules" / "uppy" / "dist"
+UPPY_BUNDLES = {
+    "uppy.min.js": (UPPY_DIST / "uppy.min.js", "text/javascript; charset=utf-8"),
+    "uppy.min.css": (UPPY_DIST / "uppy.min.css", "text/css; charset=utf-8"),
+}
 PREFIX = "/demo/"
 
 log = logging.getLogger("tusd_py.demo")
@@ -36,7 +42,10 @@ PAGE_HEADERS = {
 ASSETS = {
     "demo.js": (STATIC_DIR / "demo.js", "text/javascript; charset=utf-8"),
     "demo.css": (STATIC_DIR / "demo.css", "text/css; charset=utf-8"),
+    "uppy-demo.js": (STATIC_DIR / "uppy-demo.js", "text/javascript; charset=utf-8"),
 }
+# Uppy's Dashboard shows thumbnails of the picked files from blob: URLs.
+UPPY_PAGE_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("data:", "data: blob:")}
 MISSING_BUNDLE = "/* tus-js-client is not installed: run `make demo` or `npm ci --prefix tusd_py/demo` and reload. */\n"
 
 
@@ -58,6 +67,7 @@ class DemoPage:
         self.auth_scheme = auth_scheme or ""
         self.tus_bundle = tus_bundle or TUS_BUNDLE
         self.template = Template((STATIC_DIR / "index.html").read_text())
+        self.uppy_template = Template((STATIC_DIR / "uppy.html").read_text())
         if not self.tus_bundle.is_file():
             log.warning("demo page: tus-js-client is missing at %s; %s", self.tus_bundle, install_hint())
 
@@ -85,6 +95,10 @@ class DemoPage:
             return self.index()
         if name == "tus.min.js":
             return self.tus_js()
+        if name == "uppy.html":
+            return self.uppy_page()
+        if name in UPPY_BUNDLES:
+            return self.uppy_bundle(*UPPY_BUNDLES[name])
         if name in ASSETS:
             file, media_type = ASSETS[name]
             return FileResponse(file, media_type=media_type, headers={"Cache-Control": "no-cache"})
@@ -92,16 +106,34 @@ class DemoPage:
 
     def index(self) -> Response:
         installed = self.tus_bundle.is_file()
+        tus_state = "installed" if installed else "missing"
+        return self._page(self.template, installed, "tus-js-client", PAGE_HEADERS, tus_state=tus_state)
+
+    def uppy_page(self) -> Response:
+        installed = all(file.is_file() for file, _ in UPPY_BUNDLES.values())
+        return self._page(self.uppy_template, installed, "Uppy", UPPY_PAGE_HEADERS)
+
+    def _page(
+        self, template: Template, installed: bool, bundle: str, headers: dict[str, str], **fields: str
+    ) -> Response:
         if not installed:
-            log.warning("demo page served without tus-js-client: %s", install_hint())
-        page = self.template.substitute(
+            log.warning("demo page served without %s: %s", bundle, install_hint())
+        page = template.substitute(
             # Relative to /demo/, so it holds under a mount path or a proxy prefix too.
             endpoint=html.escape(".." + self.base_path, quote=True),
             auth_scheme=html.escape(self.auth_scheme, quote=True),
-            tus_state="installed" if installed else "missing",
             install_notice_hidden="hidden" if installed else "",
+            **fields,
         )
-        return HTMLResponse(page, headers=PAGE_HEADERS)
+        return HTMLResponse(page, headers=headers)
+
+    def uppy_bundle(self, file: Path, media_type: str) -> Response:
+        if not file.is_file():
+            missing = f"/* Uppy is not installed: {install_hint()}. */\n"
+            return PlainTextResponse(
+                missing, status_code=404, media_type=media_type, headers={"Cache-Control": "no-cache"}
+            )
+        return FileResponse(file, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     def tus_js(self) -> Response:
         if not self.tus_bundle.is_file():

@@ -32,13 +32,17 @@ class HookFailed(Exception):
 
 @dataclass
 class RequestOrigin:
-    """The HTTP request that made a hook fire. Blocking hooks may add headers to its answer."""
+    """The HTTP request that made a hook fire. Blocking hooks that let it go on shape its answer, as in tusd:
+    headers are added, and a status or a body they give replaces the server's own."""
 
     method: str
     uri: str
     remote_addr: str
     headers: list[tuple[str, str]]
     response_headers: dict[str, str] = field(default_factory=dict)
+    response_status: int | None = None
+    response_body: str | None = None
+    response_media_type: str | None = None  # the hook's Content-Type, for its body
 
     def header_lists(self) -> dict[str, list[str]]:
         """Headers as tusd sends them: canonical names, each with the list of its values."""

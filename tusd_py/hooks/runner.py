@@ -100,7 +100,7 @@ class Hooks:
             responses.append(response)
         merged = _merge(responses)
         if origin is not None:
-            origin.response_headers.update(passable_headers(merged.http_response.headers))
+            _shape_answer(origin, merged)
         return merged
 
     def notify(
@@ -166,6 +166,18 @@ class Hooks:
             close = getattr(handler, "close", None)
             if close is not None:
                 await close()
+
+
+def _shape_answer(origin: RequestOrigin, response: HookResponse) -> None:
+    """What a blocking hook said of the answer, kept for it (tusd merges the hook's HTTPResponse into its own)."""
+    answer = response.http_response
+    origin.response_headers.update(passable_headers(answer.headers))
+    if answer.status_code is not None:
+        origin.response_status = answer.status_code
+    if answer.body:
+        origin.response_body = answer.body
+        content_type = next((v for k, v in answer.headers.items() if k.lower() == "content-type"), None)
+        origin.response_media_type = content_type or origin.response_media_type
 
 
 def _merge(responses: list[HookResponse]) -> HookResponse:

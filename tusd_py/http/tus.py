@@ -100,9 +100,7 @@ class TusRoutes:
                 error.headers["Location"] = self.urls.upload_url(request, created)
             raise
         location = self.urls.upload_url(request, info.id)
-        return Response(
-            status_code=201, headers={**origin.response_headers, "Location": location, **self._state_headers(info)}
-        )
+        return hook_shaped(origin, 201, {**origin.response_headers, "Location": location, **self._state_headers(info)})
 
     async def head(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
@@ -125,14 +123,14 @@ class TusRoutes:
             origin,
             socket_body=self._socket_body(request),
         )
-        return Response(status_code=204, headers={**origin.response_headers, **self._state_headers(info)})
+        return hook_shaped(origin, 204, {**origin.response_headers, **self._state_headers(info)})
 
     async def delete(self, request: Request) -> Response:
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         origin = origin_of(request)
         await self.service.terminate(self._upload_id(request), principal_of(request), origin)
-        return Response(status_code=204, headers=origin.response_headers)
+        return hook_shaped(origin, 204, origin.response_headers)
 
     async def download(self, request: Request) -> Response:
         info = await self.service.load(self._upload_id(request), principal_of(request))
@@ -171,6 +169,16 @@ class TusRoutes:
             partial_urls = [self.urls.upload_url(request, p) for p in info.partial_uploads or []]
             headers["Upload-Concat"] = format_concat(info.is_final, partial_urls)
         return headers
+
+
+def hook_shaped(origin: RequestOrigin, status: int, headers: dict[str, str]) -> Response:
+    """The answer, with the status and body a blocking hook gave instead of the server's own (as tusd does);
+    the headers already carry the hook's, under the tus headers the server sets."""
+    if origin.response_status is not None and origin.response_status >= 200:  # never a 1xx as a final answer
+        status = origin.response_status
+    body = origin.response_body if status >= 200 and status not in (204, 304) else None
+    media_type = (origin.response_media_type or "text/plain; charset=utf-8") if body is not None else None
+    return Response(content=body, status_code=status, headers=headers, media_type=media_type)
 
 
 def origin_of(request: HTTPConnection) -> RequestOrigin:
