@@ -49,7 +49,8 @@ class UploadListener(Protocol):
 
 # What a listener can be told: "created", "progress" (bytes reached storage during a request),
 # "received" (a request ended; with the bytes it stored), "completed", "terminated", "expired", and from the
-# pipeline "processing", "processed" and "failed" (the details in `info.processing`).
+# pipeline "processing", "processed" and "failed" (the details in `info.processing`), and "source_failed" when
+# an import or a form's file could not be received (the details in `info.source`).
 
 
 class ProcessingQueue(Protocol):
