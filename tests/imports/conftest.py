@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
+from tests.events.conftest import http  # noqa: F401 (the shared HTTP client fixture)
 from tests.imports.sources import SourceServer
 from tests.support.live_server import LiveServer, start_live
 
@@ -31,9 +31,3 @@ def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     server = start_live(tmp_path_factory.mktemp("import-server"), *IMPORT_OPTIONS)
     yield server
     server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
