@@ -19,6 +19,7 @@ from tusd_py.events.bus import EventBus, LocalEventBus
 from tusd_py.events.connections import ConnectionManager
 from tusd_py.events.publisher import EventPublisher
 from tusd_py.events.streams import StreamFollower
+from tusd_py.forms.session import FormLimits
 from tusd_py.hooks.handlers import PythonHook
 from tusd_py.hooks.pipeline import Stage
 from tusd_py.hooks.runner import Hooks
@@ -26,11 +27,14 @@ from tusd_py.hooks.setup import file_storage, hooks_from, pipeline_from
 from tusd_py.http.cors import CORSMiddleware
 from tusd_py.http.errors import EXCEPTION_HANDLERS, handle_redis_error
 from tusd_py.http.events import EventRoutes
+from tusd_py.http.forms import FormRoutes
+from tusd_py.http.imports import ImportRoutes
 from tusd_py.http.middleware import MethodOverrideMiddleware, ProtocolHeadersMiddleware
 from tusd_py.http.progress import ProgressRoutes
 from tusd_py.http.rate_limit import RateLimitMiddleware
 from tusd_py.http.tus import TusRoutes
 from tusd_py.http.ws_upload import WebSocketUploads
+from tusd_py.imports.setup import importer_from
 from tusd_py.locking import Locker, MemoryLocker
 from tusd_py.ops.background import Background, StartOnFirstRequest
 from tusd_py.ops.health import Readiness, healthz
@@ -148,6 +152,7 @@ def create_app(
         shared.bus, max_total=settings.max_event_connections, max_per_owner=settings.max_event_connections_per_user
     )
     tus = TusRoutes(service, settings)
+    importer = importer_from(settings, service)
     ws_uploads = WebSocketUploads(service, shared.bus, tus.urls, settings)
     background = Background(
         service,
@@ -175,6 +180,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await background.start()
         yield
+        if importer is not None:
+            await importer.stop()
         await background.stop()
         if tracing is not None:
             await tracing.close()
@@ -184,6 +191,14 @@ def create_app(
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
+        *ImportRoutes(importer, tus.urls).routes(),
+        *FormRoutes(
+            service,
+            tus.urls,
+            FormLimits(
+                settings.max_size, settings.form_max_parts, settings.form_max_field_size, settings.network_timeout
+            ),
+        ).routes(),
         # Event, progress and upload-socket routes before downloads: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),
         *event_routes.routes(),
@@ -238,4 +253,5 @@ def create_app(
     app.state.bus = shared.bus
     app.state.publisher = publisher
     app.state.connections = connections
+    app.state.importer = importer
     return app

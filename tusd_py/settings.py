@@ -165,6 +165,22 @@ class Settings:
         " OTEL_* variables say; needs tusd_py[otel]",
         "bool",
     )
+    # -- imports (POST B imports) and form uploads (POST B form) --
+    imports: bool = setting(True, "accept POST B imports: the server fetches a URL into a new upload", "bool")
+    import_allow: str | None = setting(
+        None,
+        "hosts, .suffix domains and CIDRs imports may reach although loopback, private, link-local or reserved"
+        " (comma-separated, e.g. 127.0.0.1,.intranet.example,10.1.0.0/16)",
+        "str",
+        True,
+    )
+    import_connect_timeout: float = setting(10.0, "imports: longest wait to connect to the source", "duration")
+    import_read_timeout: float = setting(30.0, "imports: longest wait for the source's next bytes", "duration")
+    import_timeout: float = setting(3600.0, "imports: longest a whole import may take, retries included", "duration")
+    import_retries: int = setting(3, "imports: times a dropped or failing source is tried again", "int")
+    import_max_redirects: int = setting(5, "imports: redirects followed (each hop checked)", "int")
+    form_max_parts: int = setting(100, "form uploads: most parts (files and fields) in one POST B form", "int")
+    form_max_field_size: int = setting(64 * 1024, "form uploads: largest value of a field that is not a file", "size")
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 
@@ -189,6 +205,10 @@ class Settings:
             raise ValueError("demo: the page lives at /demo/; choose another base_path")
         if self.ws_upload_window < self.ws_max_message_size:
             raise ValueError("ws_upload_window must hold at least one WebSocket message (ws_max_message_size)")
+        if self.import_allow:
+            from tusd_py.imports.policy import AllowList
+
+            AllowList.parse(self.import_allow)  # a bad CIDR is refused at start-up
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
 

@@ -174,7 +174,7 @@ async def test_a_batch_that_only_another_owner_has_is_not_found(users: Users) ->
 async def test_the_events_of_a_batch_that_only_another_owner_has_are_not_found(users: Users) -> None:
     await users.alice.new_upload(5, metadata=batch_metadata("holiday"))
 
-    response = await users.bob.http.get(users.bob.endpoint + "batches/holiday/events")
+    response = await users.bob.http.get(users.bob.endpoint + "batches/holiday/events", params={"wait": "0"})
 
     assert assert_error(response, 404)["error_code"] == "batch_not_found"
 

@@ -123,7 +123,8 @@ async def test_the_event_stream_of_a_batch_only_another_owner_has_is_not_found(k
     batch = unique("holiday")
     await create(keyed_server, ALICE, 5, batch_metadata(batch))
 
-    async with websockets.connect(ws_uri(keyed_server, f"batches/{batch}/events"), additional_headers=BOB) as ws:
+    uri = ws_uri(keyed_server, f"batches/{batch}/events") + "?wait=0"  # without it, the stream waits for bob's own
+    async with websockets.connect(uri, additional_headers=BOB) as ws:
         messages = await Socket(ws).to_the_end()
 
     assert [(m["type"], m["error_code"]) for m in messages] == [("error", "batch_not_found")]

@@ -71,6 +71,15 @@ SAMPLES = {
     "pipeline_concurrency": ("4", 4),
     "demo": ("yes", True),
     "tracing": ("true", True),
+    "imports": ("false", False),
+    "import_allow": ("127.0.0.1,.intranet.example,10.1.0.0/16", "127.0.0.1,.intranet.example,10.1.0.0/16"),
+    "import_connect_timeout": ("5s", 5.0),
+    "import_read_timeout": ("1m", 60.0),
+    "import_timeout": ("2h", 7200.0),
+    "import_retries": ("1", 1),
+    "import_max_redirects": ("0", 0),
+    "form_max_parts": ("20", 20),
+    "form_max_field_size": ("4KiB", 4096),
 }
 
 

@@ -61,7 +61,8 @@ def test_a_batch_watch_started_before_the_batch_waits_for_its_first_file(
     shared_live_server: LiveServer, tmp_path: Path, background: Background
 ) -> None:
     watcher = background.start("watch", "--batch", "later-batch", "--endpoint", shared_live_server.endpoint, "--json")
-    wait_until(lambda: any("waiting up to 60s" in line for line in watcher.errors), timeout=20)
+    # The server holds the empty batch's stream open (no 4404): connected before the upload or not, the watch
+    # ends with the batch's completion.
     source = make_file(tmp_path, "late.bin", 64 * 1024)
 
     uploaded = main(["upload", str(source), "--endpoint", shared_live_server.endpoint, "--batch", "later-batch"])

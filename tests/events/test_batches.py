@@ -206,8 +206,10 @@ async def test_batch_events_have_strictly_increasing_seq(events_server: LiveServ
     assert seqs == sorted(set(seqs))
 
 
-async def test_events_for_an_unknown_batch_are_404(events_server: LiveServer, http: httpx.AsyncClient) -> None:
-    response = await http.get(f"{events_server.endpoint}batches/no-such-batch/events")
+async def test_events_for_an_unknown_batch_are_404_with_wait_0(
+    events_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    response = await http.get(f"{events_server.endpoint}batches/no-such-batch/events", params={"wait": "0"})
 
     assert response.status_code == 404
     assert response.json()["error_code"] == "batch_not_found"

@@ -31,6 +31,7 @@ SNAPSHOT_FIELDS = [
     "expires_at",
     "download_url",
     "processing",
+    "source",
 ]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -85,6 +86,7 @@ async def test_a_new_upload_snapshot(events_server: LiveServer, http: httpx.Asyn
         "expires_at",
         "download_url",
         "processing",
+        "source",
     ):
         assert state[unset] is None, unset
     assert state["metadata"] == {}

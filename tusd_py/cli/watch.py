@@ -206,6 +206,8 @@ def watch(args: argparse.Namespace) -> int:
         if args.retries < 0:
             raise UsageError("--retries must be at least 0")
         wait = parse_duration(args.wait) if args.batch is not None else 0.0
+        if args.batch is not None and wait == 0:
+            url += "?wait=0"  # the server itself waits for a batch's first file unless told not to
     except ValueError as error:
         print(f"tusd-py watch: --wait: {error}", file=sys.stderr)
         return ExitCode.USAGE

@@ -89,6 +89,20 @@ class EventPublisher:
             self._emit(CompletedEvent, info, now, "completed", "upload complete")
         elif kind in ("processing", "processed", "failed"):
             self._emit_processing(kind, info, now)
+        elif kind == "source_failed":  # an import or a form's file that could not be received
+            source = info.source or {}
+            code, text = source.get("error_code", "failed"), source.get("error_message", "")
+            stage = "import" if source.get("type") == "url" else "form"
+            self._emit(
+                FailedEvent,
+                info,
+                now,
+                "failed",
+                f"{stage} failed: {text}",
+                stage=stage,
+                error_code=code,
+                error_message=text,
+            )
         elif kind in ("terminated", "expired"):
             cls = TerminatedEvent if kind == "terminated" else ExpiredEvent
             self._emit(cls, info, now, kind, f"upload {kind}")
@@ -245,7 +259,10 @@ class EventPublisher:
             "expired": "failed",
             "failed": "failed",
         }
-        file = file_of(info, file_state.get(event.type.value, "uploading"))
+        state_name = file_state.get(event.type.value, "uploading")
+        if event.type.value == "completed" and info.processing is not None:
+            state_name = "uploading"  # the pipeline has it still: the file is finished once processed (or failed)
+        file = file_of(info, state_name)
         state = await self.batches.record(key, event.batch, info.id, file, declared_total(info))
         now = self.clock()
         meter = self._batch_meters.setdefault(key, ProgressMeter())

@@ -22,6 +22,8 @@ def status_of(info: UploadInfo, latest: Event | None) -> str:
     pipeline_status = _PIPELINE_STATUS.get(str((info.processing or {}).get("status")))
     if info.is_complete and pipeline_status is not None:
         return pipeline_status
+    if not info.is_complete and (info.source or {}).get("status") == "failed":
+        return "failed"  # an import that gave up: never listed as finished
     if latest is not None and latest.status in STATUSES and not (latest.status == "uploading" and info.is_complete):
         return latest.status
     if info.is_complete:
@@ -62,6 +64,7 @@ def upload_snapshot(
         "expires_at": utc_timestamp(expires_at) if expires_at else None,
         "download_url": url if info.is_complete else None,
         "processing": processing_view(info),
+        "source": dict(info.source) if info.source is not None else None,
     }
 
 

@@ -128,9 +128,12 @@ class EventRoutes:
             backlog = [_where_it_stands(info, await self.bus.next_seq(stream))]
         return backlog
 
-    async def _batch_backlog(self, batch: str, since: int | None, owner: str | None) -> list[Event]:
+    async def _batch_backlog(
+        self, batch: str, since: int | None, owner: str | None, *, wait: bool = False
+    ) -> list[Event]:
+        """With `wait`, a batch with no upload yet is followed all the same: its first file's events will come."""
         state = await self.publisher.batch_state(batch, owner)
-        if not state.files:
+        if not state.files and not wait:
             raise TusError(404, "batch_not_found", "no upload belongs to this batch", {"batch": batch[:200]})
         return await self.follower.backlog(batch_topic(owner, batch), since)
 
@@ -145,7 +148,8 @@ class EventRoutes:
         batch = connection.path_params["batch"]
         owner = batch_owner(principal_of(connection), connection.query_params.get("owner"))
         topic = batch_topic(owner, batch)
-        return StreamSource([topic], topic, lambda since: self._batch_backlog(batch, since, owner))
+        wait = connection.query_params.get("wait") != "0"  # ?wait=0: 404 at once while the batch is empty
+        return StreamSource([topic], topic, lambda since: self._batch_backlog(batch, since, owner, wait=wait))
 
     async def ws_upload(self, websocket: WebSocket) -> None:
         await self._ws_stream(websocket, self._upload_source(websocket))

@@ -23,6 +23,7 @@ class UploadInfo:
     owner: str | None = None
     storage: dict[str, str] = field(default_factory=dict)
     processing: dict[str, Any] | None = None  # the pipeline's state: status, stage, result or error
+    source: dict[str, Any] | None = None  # where the bytes come from when not a tus client: an import, a form
 
     @property
     def is_deferred(self) -> bool:

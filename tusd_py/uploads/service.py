@@ -49,7 +49,8 @@ class UploadListener(Protocol):
 
 # What a listener can be told: "created", "progress" (bytes reached storage during a request),
 # "received" (a request ended; with the bytes it stored), "completed", "terminated", "expired", and from the
-# pipeline "processing", "processed" and "failed" (the details in `info.processing`).
+# pipeline "processing", "processed" and "failed" (the details in `info.processing`), and "source_failed" when
+# an import or a form's file could not be received (the details in `info.source`).
 
 
 class ProcessingQueue(Protocol):
@@ -141,10 +142,12 @@ class UploadService:
         principal: Principal | None = None,
         origin: RequestOrigin | None = None,
         socket_body: SocketBody | None = None,
+        source: dict[str, Any] | None = None,
     ) -> UploadInfo:
         """Create an upload; with `body`, store the request's bytes too (creation-with-upload).
 
-        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself."""
+        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself.
+        `source` says where the bytes come from when not from a tus client (an import, a form)."""
         if request.concat is not None and request.concat.is_final:
             return await self._create_final(request, partial_ids or [], principal, origin)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
@@ -158,6 +161,7 @@ class UploadService:
             owner=principal.owner if principal else None,
             created_at=now,
             updated_at=now,
+            source=dict(source) if source is not None else None,
         )
         plan = plan_append(info, body, max_size=self.limits.max_size) if body is not None else None
         await self._pre_create(info, origin)
@@ -577,6 +581,23 @@ class UploadService:
             raise
         if state is not None:
             self.tell_processing(info)
+        return info
+
+    async def record_source(
+        self, upload_id: str, changes: dict[str, Any], kind: str | None = None
+    ) -> UploadInfo | None:
+        """Update what the upload's `source` says (an import's state) and tell listeners `kind`; None once gone."""
+        try:
+            async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, interrupt=False):
+                info = await self.store.get_info(upload_id)
+                info.source = {**(info.source or {}), **changes}
+                await self.store.save_info(info)
+        except TusError as error:
+            if error.status in (404, 410):
+                return None
+            raise
+        if kind is not None:
+            self._tell(kind, info)
         return info
 
     def tell_processing(self, info: UploadInfo) -> None:
