@@ -165,6 +165,12 @@ class Settings:
         " OTEL_* variables say; needs tusd_py[otel]",
         "bool",
     )
+    ietf_draft: bool = setting(
+        True,
+        "speak the IETF draft Resumable Uploads for HTTP (interop versions 3 to 8) on requests carrying"
+        " Upload-Draft-Interop-Version; false: such requests are tus 1.0 requests",
+        "bool",
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 

@@ -71,6 +71,7 @@ SAMPLES = {
     "pipeline_concurrency": ("4", 4),
     "demo": ("yes", True),
     "tracing": ("true", True),
+    "ietf_draft": ("false", False),
 }
 
 

@@ -31,6 +31,7 @@ SNAPSHOT_FIELDS = [
     "expires_at",
     "download_url",
     "processing",
+    "protocol",
 ]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

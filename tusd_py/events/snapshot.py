@@ -62,6 +62,7 @@ def upload_snapshot(
         "expires_at": utc_timestamp(expires_at) if expires_at else None,
         "download_url": url if info.is_complete else None,
         "processing": processing_view(info),
+        "protocol": info.protocol,
     }
 
 

@@ -23,6 +23,7 @@ class UploadInfo:
     owner: str | None = None
     storage: dict[str, str] = field(default_factory=dict)
     processing: dict[str, Any] | None = None  # the pipeline's state: status, stage, result or error
+    protocol: str = "tus"  # what created it: "tus" (1.0) or "ietf-draft-<interop version>"
 
     @property
     def is_deferred(self) -> bool:

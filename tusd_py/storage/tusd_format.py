@@ -22,6 +22,8 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         extra["owner"] = info.owner
     if info.processing is not None:
         extra["processing"] = info.processing
+    if info.protocol != "tus":
+        extra["protocol"] = info.protocol
     return {**tusd_upload(info, dict(info.storage)), EXTRA_KEY: extra}
 
 
@@ -70,5 +72,6 @@ def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> Uploa
         completed_at=extra.get("completed_at"),
         owner=extra.get("owner"),
         processing=extra.get("processing"),
+        protocol=str(extra.get("protocol", "tus")),
         storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
     )

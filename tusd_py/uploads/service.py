@@ -141,10 +141,13 @@ class UploadService:
         principal: Principal | None = None,
         origin: RequestOrigin | None = None,
         socket_body: SocketBody | None = None,
+        on_created: Callable[[UploadInfo], None] | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> UploadInfo:
         """Create an upload; with `body`, store the request's bytes too (creation-with-upload).
 
-        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself."""
+        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself;
+        `on_created(info)` hears of the upload once it exists, before its body is read (the draft's 104)."""
         if request.concat is not None and request.concat.is_final:
             return await self._create_final(request, partial_ids or [], principal, origin)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
@@ -156,6 +159,7 @@ class UploadService:
             raw_metadata=request.raw_metadata,
             is_partial=request.concat is not None,
             owner=principal.owner if principal else None,
+            protocol=request.protocol,
             created_at=now,
             updated_at=now,
         )
@@ -163,6 +167,8 @@ class UploadService:
         await self._pre_create(info, origin)
         await self.store.create(info)
         self._created(info, origin)
+        if on_created is not None:
+            on_created(info)
         if info.is_complete:  # an empty upload: created complete, even if a full disk delays recording that
             await self._complete_later(info, origin)
         if plan is None or body is None or receive is None:
@@ -172,7 +178,7 @@ class UploadService:
             async with holding(
                 self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
             ) as lock:
-                await self._receive(info, body, plan.limit, transfer, lock, origin)
+                await self._receive(info, body, plan.limit, transfer, lock, origin, on_stored)
         except TusError as error:
             error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
             raise
@@ -358,6 +364,10 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.notify(HookType.POST_TERMINATE, info, origin)
             raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
+        if request.completes and info.is_deferred and transfer.ended_cleanly and verified:
+            # An IETF draft upload of unknown length ends where its completing body ended.
+            assert isinstance(self.store, LengthDeferrer)
+            await self.store.declare_length(info, info.offset)
         if info.completion_pending:  # this body completed it, or an earlier completion could not be recorded
             await self._complete(info, origin)
         if checksum is not None and transfer.ended_cleanly and not verified:
