@@ -97,7 +97,9 @@ async def test_a_one_shot_upload_of_unknown_length_takes_the_length_of_its_body(
 @pytest.mark.parametrize("version", [3, 5, 6, 7, 8])
 async def test_a_wrong_offset_is_a_409_with_the_right_offset(tus: TusClient, version: int) -> None:
     created = await tus.http.post("/files/", headers=draft(version, False), content=b"abc")
-    response = await tus.http.patch(created.headers["Location"], headers=append_headers(version, 1, False), content=b"x")
+    response = await tus.http.patch(
+        created.headers["Location"], headers=append_headers(version, 1, False), content=b"x"
+    )
     assert response.status_code == 409
     assert response.headers["Upload-Offset"] == "3"
     assert not completed_of(response, version)
