@@ -6,7 +6,7 @@
 //   endpoint, file                 creation URL and the file to send
 //   input                          "file" (fs.createReadStream, the default) or "buffer" (the whole file in memory)
 //   chunkSize, uploadDataDuringCreation, uploadLengthDeferred, parallelUploads, overridePatchMethod,
-//   addRequestId, metadata, metadataForPartialUploads, headers
+//   addRequestId, metadata, metadataForPartialUploads, headers, protocol ('ietf-draft-03', 'ietf-draft-05')
 //                                  passed to tus.Upload unchanged
 //   retryDelays                    passed unchanged; defaults to null (no retries) so that a server error
 //                                  shows up as the response that caused it instead of being retried away
@@ -35,6 +35,8 @@ const TUS_REQUEST_HEADERS = [
   'Content-Type',
   'X-HTTP-Method-Override',
   'X-Request-ID',
+  'Upload-Complete',
+  'Upload-Draft-Interop-Version',
 ]
 
 const PASSED_THROUGH = [
@@ -49,6 +51,7 @@ const PASSED_THROUGH = [
   'metadata',
   'metadataForPartialUploads',
   'headers',
+  'protocol',
 ]
 
 function parseOptions(argv) {
