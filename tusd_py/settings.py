@@ -171,6 +171,12 @@ class Settings:
         " Upload-Draft-Interop-Version; false: such requests are tus 1.0 requests",
         "bool",
     )
+    repr_digest: bool = setting(
+        True,
+        "record each upload's SHA-256 and send it as Repr-Digest on download: hashed as bodies arrive, or for"
+        " bodies spliced in the kernel read once from storage at completion",
+        "bool",
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 

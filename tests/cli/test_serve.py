@@ -72,6 +72,7 @@ SAMPLES = {
     "demo": ("yes", True),
     "tracing": ("true", True),
     "ietf_draft": ("false", False),
+    "repr_digest": ("false", False),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -204,3 +206,68 @@ async def test_the_snapshot_and_the_info_say_which_protocol_created_the_upload(
     assert info["TusdPy"]["protocol"] == "ietf-draft-7"
     snapshot = await tus.http.get(f"/files/{upload_id}/progress")
     assert snapshot.json()["protocol"] == "ietf-draft-7"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+async def test_download_sends_the_sha256_recorded_while_the_bytes_arrived(tus: TusClient) -> None:
+    created = await tus.http.post("/files/", headers=draft(8, False), content=b"part one, ")
+    url = created.headers["Location"]
+    await tus.http.patch(url, headers=append_headers(8, 10, True), content=b"part two")
+    download = await tus.http.get(url)
+    assert download.headers["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(b'part one, part two').digest())}:"
+    created = await tus.http.post("/files/", headers=tus_headers(upload_length=3))
+    await tus.http.patch(
+        created.headers["Location"],
+        headers=tus_headers(upload_offset=0, content_type="application/offset+octet-stream"),
+        content=b"tus",
+    )
+    download = await tus.http.get(created.headers["Location"])
+    assert download.headers["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(b'tus').digest())}:"
+
+
+async def test_an_upload_resumed_after_a_restart_still_gets_its_digest(make_tus: MakeTus) -> None:
+    first = make_tus()
+    created = await first.http.post("/files/", headers=draft(8, False), content=b"before ")
+    url = created.headers["Location"]
+    second = make_tus()  # a new app: the running state is gone, the completion reads the file once
+    await second.http.patch(url, headers=append_headers(8, 7, True), content=b"after")
+    download = await second.http.get(url)
+    assert download.headers["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(b'before after').digest())}:"
+
+
+@pytest.mark.parametrize("field", ["Content-Digest", "Repr-Digest"])
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
+async def test_a_body_digest_is_verified(tus: TusClient, upload_dir: Path, field: str, algorithm: str) -> None:
+    name = {"sha256": "sha-256", "sha512": "sha-512"}[algorithm]
+    good = f"{name}=:{b64(hashlib.new(algorithm, b'payload').digest())}:"
+    ok = await tus.http.post("/files/", headers={**draft(8, True), field: good}, content=b"payload")
+    assert ok.status_code == 201
+    bad = f"{name}=:{b64(hashlib.new(algorithm, b'other').digest())}:"
+    refused = await tus.http.post("/files/", headers={**draft(8, True), field: bad}, content=b"payload")
+    assert refused.status_code == 400
+    problem = refused.json()
+    assert problem["error_code"] == "digest_mismatch" and problem["details"]["field"] == field
+    url = refused.headers["Location"]  # the upload exists, and nothing of the body was kept
+    assert (upload_dir / upload_id_of(url)).read_bytes() == b""
+
+
+async def test_a_content_digest_mismatch_on_an_append_keeps_nothing(tus: TusClient, upload_dir: Path) -> None:
+    created = await tus.http.post("/files/", headers=draft(8, False), content=b"abc")
+    url = created.headers["Location"]
+    wrong = f"sha-256=:{b64(hashlib.sha256(b'nope').digest())}:"
+    refused = await tus.http.patch(url, headers={**append_headers(8, 3, True), "Content-Digest": wrong}, content=b"d")
+    assert refused.status_code == 400
+    assert (upload_dir / upload_id_of(url)).read_bytes() == b"abc"
+    right = f"sha-256=:{b64(hashlib.sha256(b'd').digest())}:"
+    done = await tus.http.patch(url, headers={**append_headers(8, 3, True), "Content-Digest": right}, content=b"d")
+    assert done.status_code == 200
+    download = await tus.http.get(url)
+    assert download.headers["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(b'abcd').digest())}:"
+
+
+async def test_a_malformed_digest_is_a_400(tus: TusClient) -> None:
+    response = await tus.http.post("/files/", headers={**draft(8, True), "Content-Digest": "sha-256=abc"}, content=b"x")
+    assert response.status_code == 400

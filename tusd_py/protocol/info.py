@@ -24,6 +24,7 @@ class UploadInfo:
     storage: dict[str, str] = field(default_factory=dict)
     processing: dict[str, Any] | None = None  # the pipeline's state: status, stage, result or error
     protocol: str = "tus"  # what created it: "tus" (1.0) or "ietf-draft-<interop version>"
+    sha256: bytes | None = None  # of the whole upload, recorded at completion (Repr-Digest on download)
 
     @property
     def is_deferred(self) -> bool:

@@ -23,6 +23,7 @@ class AppendRequest:
     # a stated length may restate the known one (a different one is an inconsistent length).
     completes: bool = False
     consistent_length: bool = False
+    checksum_field: str = "Upload-Checksum"  # or the RFC 9530 field the checksum came from
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,13 +19,15 @@ from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
 from tusd_py.protocol.checksum import checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
+from tusd_py.protocol.digests import digest_mismatch
 from tusd_py.protocol.errors import TusError, out_of_space, upload_gone
 from tusd_py.protocol.ids import is_valid_upload_id, new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
-from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.storage.base import Capability, Concater, ContentReader, LengthDeferrer, Terminater, UploadStore
+from tusd_py.uploads.digests import RunningDigests, Tee
 from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
@@ -77,6 +81,7 @@ class UploadService:
         self.concat_index = concat_index or MemoryConcatIndex()  # final uploads waiting for their partials
         self.hooks: Hooks | None = None
         self.pipeline: ProcessingQueue | None = None  # told of every completed upload
+        self.digests: RunningDigests | None = RunningDigests()  # None: no SHA-256 (Repr-Digest) is recorded
 
     async def start(self) -> None:
         """Rebuild the index of final uploads still waiting for their partials, and finish those now ready."""
@@ -333,10 +338,13 @@ class UploadService:
                 self.hooks.received(info, origin, hook_answered)
 
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
+        body_hasher = checksum.hasher() if checksum else None
+        running = self._running_digest(info, transfer)
+        tee = Tee(body_hasher, running) if running is not None else None
         appender = self.store.open_appender(
             info,
             staged=staged,
-            hasher=checksum.hasher() if checksum else None,
+            hasher=tee or body_hasher,
             on_written=None if staged else stored,
             still_ours=lock.is_held,
         )
@@ -352,6 +360,7 @@ class UploadService:
             finally:
                 kept = await appender.close(keep=verified)
                 info.offset = start + kept
+                self._keep_digest(info, tee, kept)
                 if appender.fenced or not lock.is_held():
                     transfer.lost_lock()  # before any verdict on the checksum: a lost lease is what happened
             if kept:
@@ -371,8 +380,43 @@ class UploadService:
         if info.completion_pending:  # this body completed it, or an earlier completion could not be recorded
             await self._complete(info, origin)
         if checksum is not None and transfer.ended_cleanly and not verified:
+            if request.checksum_field != "Upload-Checksum":
+                raise digest_mismatch(request.checksum_field, checksum)
             raise checksum_mismatch(checksum)
         self._raise_for_ending(info, transfer)
+
+    def _running_digest(self, info: UploadInfo, transfer: Transfer) -> Any:
+        """The upload's SHA-256 so far, to go on with this body; None when there is none, or when the kernel may
+        move the body past user space (splice is worth more than hashing inline: the completion reads it once)."""
+        if self.digests is None:
+            return None
+        if transfer.may_splice:
+            self.digests.forget(info.id)
+            return None
+        return self.digests.resume(info.id, info.offset)
+
+    def _keep_digest(self, info: UploadInfo, tee: Tee | None, kept: int) -> None:
+        """The running SHA-256 goes on covering the upload if it saw exactly the bytes that were kept; a body
+        that kept nothing leaves the state before it standing."""
+        if tee is None or self.digests is None or not kept:
+            return
+        if tee.count == kept:
+            self.digests.keep(info.id, info.offset, tee.running)
+        else:
+            self.digests.forget(info.id)
+
+    async def _record_sha256(self, info: UploadInfo) -> None:
+        """The whole upload's SHA-256, from the state kept while its bytes arrived; when that was lost, from one
+        read of what storage holds."""
+        if self.digests is None or info.sha256 is not None:
+            return
+        state = self.digests.resume(info.id, info.offset)
+        if state is None and isinstance(self.store, ContentReader):
+            state = hashlib.sha256()
+            async for chunk in self.store.read(info, 0, info.offset):
+                await asyncio.to_thread(state.update, chunk)
+        if state is not None:
+            info.sha256 = state.digest()
 
     def _raise_for_ending(self, info: UploadInfo, transfer: Transfer) -> None:
         offset = {"Upload-Offset": str(info.offset)}
@@ -425,6 +469,7 @@ class UploadService:
     async def _complete(self, info: UploadInfo, origin: RequestOrigin | None = None) -> None:
         """Record the completion, then tell of it; when it cannot be recorded (a full disk), nothing is told and
         the upload stays `completion_pending`, for the next HEAD, PATCH or sweep to complete."""
+        await self._record_sha256(info)
         info.completed_at = self.clock()
         if self.pipeline is not None:
             info.processing = {"status": "pending"}  # saved with the completion, so a restart still runs it
@@ -433,6 +478,8 @@ class UploadService:
         except BaseException:
             info.completed_at, info.processing = None, None
             raise
+        if self.digests is not None:
+            self.digests.forget(info.id)
         self._tell("completed", info)
         try:
             if self.hooks is not None and self.hooks.wants(HookType.PRE_FINISH):
@@ -521,6 +568,8 @@ class UploadService:
     async def _remove(self, info: UploadInfo, kind: str) -> None:
         assert isinstance(self.store, Terminater)
         await self.store.terminate(info.id)
+        if self.digests is not None:
+            self.digests.forget(info.id)
         if info.is_final:
             await self.concat_index.unwatch(info.id, info.partial_uploads or [])
         await self._bury(info.id, "it was terminated" if kind == "terminated" else "it expired")

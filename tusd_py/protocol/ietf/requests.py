@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
+from tusd_py.protocol.checksum import Checksum
 from tusd_py.protocol.creation import CreationRequest, check_max_size
+from tusd_py.protocol.digests import parse_digest
 from tusd_py.protocol.errors import TusError, bad_header
 from tusd_py.protocol.headers import Headers, media_type, optional_uint
 from tusd_py.protocol.ietf.dialects import Dialect
@@ -69,8 +71,14 @@ def parse_draft_creation(
         raw_metadata=raw_metadata,
         protocol=f"ietf-draft-{dialect.version}",
     )
+    checksum, field = body_digest(headers, whole=complete)
     body = AppendRequest(
-        offset=0, content_length=optional_uint(headers, "Content-Length"), completes=complete, consistent_length=True
+        offset=0,
+        content_length=optional_uint(headers, "Content-Length"),
+        completes=complete,
+        consistent_length=True,
+        checksum=checksum,
+        checksum_field=field,
     )
     return creation, body
 
@@ -89,13 +97,27 @@ def parse_draft_append(headers: Headers, dialect: Dialect) -> AppendRequest:
         raise TusError(400, "missing_offset", "Upload-Offset is required")
     offset = parse_integer("Upload-Offset", offset_header)
     complete = completes(headers, dialect)
+    checksum, field = body_digest(headers, whole=False)
     return AppendRequest(
         offset=offset,
+        checksum=checksum,
+        checksum_field=field,
         declared_length=stated_length(headers, offset=offset, complete=complete),
         content_length=optional_uint(headers, "Content-Length"),
         completes=complete,
         consistent_length=True,
     )
+
+
+def body_digest(headers: Headers, *, whole: bool) -> tuple[Checksum | None, str]:
+    """The digest to verify this body against: `Content-Digest`, or `Repr-Digest` when the body is the whole
+    representation (a one-shot creation). The field's name comes along, for the error a mismatch gets."""
+    for name in ("Content-Digest", "Repr-Digest") if whole else ("Content-Digest",):
+        value = headers.get(name)
+        checksum = parse_digest(name, value) if value is not None else None
+        if checksum is not None:
+            return checksum, name
+    return None, "Upload-Checksum"
 
 
 def refuse_upload_fields(headers: Headers, dialect: Dialect) -> None:
