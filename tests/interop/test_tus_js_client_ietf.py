@@ -64,3 +64,44 @@ def test_upload_data_during_creation(
     assert_copy(shared_live_server, run.upload_url, source_file)
     assert run.creations[0].response_headers["upload-offset"] == str(SOURCE_SIZE)
     assert run.patches == []
+
+
+@pytest.mark.parametrize("protocol", MODES)
+def test_resumes_an_upload_found_in_its_url_storage(
+    shared_live_server: LiveServer, tus_js_client: TusJsClient, source_file: Path, protocol: str, tmp_path: Path
+) -> None:
+    storage = str(tmp_path / "urls.json")
+    first = tus_js_client.upload(
+        source_file,
+        endpoint=shared_live_server.endpoint,
+        protocol=protocol,
+        urlStorage=storage,
+        chunkSize=MiB // 2,
+        abortAfterBytes=MiB,
+    )
+    assert first.ok and first.aborted, first.explain()
+    second = tus_js_client.upload(
+        source_file, endpoint=shared_live_server.endpoint, protocol=protocol, urlStorage=storage, chunkSize=MiB
+    )
+    assert second.ok, second.explain()
+    assert second.resumed_from == first.upload_url
+    assert second.upload_url == first.upload_url
+    assert_copy(shared_live_server, second.upload_url, source_file)
+
+
+@pytest.mark.parametrize("protocol", MODES)
+def test_termination(
+    shared_live_server: LiveServer, tus_js_client: TusJsClient, source_file: Path, protocol: str
+) -> None:
+    run = tus_js_client.upload(
+        source_file,
+        endpoint=shared_live_server.endpoint,
+        protocol=protocol,
+        chunkSize=MiB // 2,
+        terminateAfterBytes=MiB // 2,
+    )
+    assert run.ok and run.aborted, run.explain()
+    deletes = [e for e in run.exchanges if e.method == "DELETE"]
+    assert [e.status for e in deletes] == [204]
+    assert run.upload_url is not None
+    assert not (shared_live_server.upload_dir / run.upload_url.rsplit("/", 1)[-1]).exists()

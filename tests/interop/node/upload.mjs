@@ -15,6 +15,7 @@
 //                                  first previous upload found for this file is resumed
 //   abortAfterBytes                call upload.abort() once the server has accepted at least this many bytes;
 //                                  the abort lands between two requests, so what the server stored is settled
+//   terminateAfterBytes            the same, then terminate the upload (tus-js-client's abort(true): a DELETE)
 //
 // Output: {"ok", "aborted", "uploadUrl", "resumedFrom", "bytesUploaded", "progressEvents", "error",
 // "requests": [{"method", "url", "requestHeaders", "status", "responseHeaders", "responseBody"}]}.
@@ -135,6 +136,9 @@ function runUpload(options) {
         if (options.abortAfterBytes != null && bytesAccepted >= options.abortAfterBytes) {
           report.aborted = true
           upload.abort().then(() => finish(null), finish)
+        } else if (options.terminateAfterBytes != null && bytesAccepted >= options.terminateAfterBytes) {
+          report.aborted = true
+          upload.abort(true).then(() => finish(null), finish) // abort(true) also terminates: a DELETE
         }
       },
       onSuccess: () => finish(null),
