@@ -11,7 +11,6 @@ from tusd_py.client.capabilities import ServerCapabilities
 from tusd_py.client.errors import UploadRejected
 from tusd_py.client.transport import RemoteUpload, TusTransport
 from tusd_py.protocol.ietf.dialects import CURRENT_VERSION, INTEROP_HEADER, PARTIAL_UPLOAD
-from tusd_py.protocol.metadata import format_metadata
 
 
 class DraftTransport(TusTransport):
@@ -28,19 +27,15 @@ class DraftTransport(TusTransport):
         plain = {name: value for name, value in self.headers.items() if name != INTEROP_HEADER}
         return await TusTransport(self.client, plain).options(endpoint)
 
+    def creation_headers(self, length: int, concat: str | None) -> dict[str, str]:
+        if concat is not None:
+            raise UploadRejected("the IETF draft has no concatenation: use --parallel 1", status=400)
+        return {"Upload-Complete": "?0", "Upload-Length": str(length)}
+
     async def create(
         self, endpoint: str, length: int, metadata: Mapping[str, str], concat: str | None = None
     ) -> RemoteUpload:
-        if concat is not None:
-            raise UploadRejected("the IETF draft has no concatenation: use --parallel 1", status=400)
-        headers = {"Upload-Complete": "?0", "Upload-Length": str(length)}
-        if metadata:
-            headers["Upload-Metadata"] = format_metadata(dict(metadata))
-        response = await self._send("create", "POST", endpoint, headers=headers)
-        location = response.headers.get("location")
-        if not location:
-            raise UploadRejected("create: the server answered without a Location", status=response.status_code)
-        remote = RemoteUpload(str(httpx.URL(endpoint).join(location)), _offset(response), length)
+        remote = await super().create(endpoint, length, metadata, concat)
         self._lengths[remote.url] = length
         return remote
 
@@ -61,11 +56,7 @@ class DraftTransport(TusTransport):
             "Content-Length": str(size),
         }
         response = await self._send("PATCH", "PATCH", url, headers=headers, content=body)
-        if "upload-offset" in response.headers:
-            return _offset(response)
+        value = response.headers.get("upload-offset", "")
+        if value.isdigit():
+            return int(value)
         return offset + size  # from interop 7 an append's answer need not carry the offset: it took the body
-
-
-def _offset(response: httpx.Response) -> int:
-    value = response.headers.get("upload-offset", "0")
-    return int(value) if value.isdigit() else 0
