@@ -173,8 +173,8 @@ class Settings:
     )
     repr_digest: bool = setting(
         True,
-        "record each upload's SHA-256 and send it as Repr-Digest on download: hashed as bodies arrive, or for"
-        " bodies spliced in the kernel read once from storage at completion",
+        "record each upload's SHA-256 and send it as Repr-Digest on download, hashed as bodies arrive (spliced"
+        " bodies are read back from the page cache behind the writer)",
         "bool",
     )
     log_level: str = setting("info", "log level: debug, info, warning, error")

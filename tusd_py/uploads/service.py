@@ -17,7 +17,7 @@ from tusd_py.auth.principal import Principal, authorize
 from tusd_py.hooks.models import HookResponse, HookType, RequestOrigin
 from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
-from tusd_py.protocol.checksum import checksum_mismatch
+from tusd_py.protocol.checksum import Hasher, checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
 from tusd_py.protocol.digests import digest_mismatch
 from tusd_py.protocol.errors import TusError, out_of_space, upload_gone
@@ -27,7 +27,7 @@ from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
 from tusd_py.storage.base import Capability, Concater, ContentReader, LengthDeferrer, Terminater, UploadStore
-from tusd_py.uploads.digests import RunningDigests, Tee
+from tusd_py.uploads.digests import CatchUp, RunningDigests, Tee
 from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
@@ -331,6 +331,8 @@ class UploadService:
 
         def stored(written: int) -> None:
             info.offset = start + written
+            if catch_up is not None:
+                catch_up.advance(info.offset)
             self._tell("progress", info)
             if on_stored is not None:
                 on_stored(info.offset)
@@ -339,8 +341,7 @@ class UploadService:
 
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
         body_hasher = checksum.hasher() if checksum else None
-        running = self._running_digest(info, transfer)
-        tee = Tee(body_hasher, running) if running is not None else None
+        tee, catch_up = self._digest_feed(info, body_hasher, transfer)
         appender = self.store.open_appender(
             info,
             staged=staged,
@@ -360,7 +361,7 @@ class UploadService:
             finally:
                 kept = await appender.close(keep=verified)
                 info.offset = start + kept
-                self._keep_digest(info, tee, kept)
+                await self._keep_digest(info, tee, catch_up, kept)
                 if appender.fenced or not lock.is_held():
                     transfer.lost_lock()  # before any verdict on the checksum: a lost lease is what happened
             if kept:
@@ -385,23 +386,32 @@ class UploadService:
             raise checksum_mismatch(checksum)
         self._raise_for_ending(info, transfer)
 
-    def _running_digest(self, info: UploadInfo, transfer: Transfer) -> Any:
-        """The upload's SHA-256 so far, to go on with this body; None when there is none, or when the kernel may
-        move the body past user space (splice is worth more than hashing inline: the completion reads it once)."""
-        if self.digests is None:
-            return None
-        if transfer.may_splice:
-            self.digests.forget(info.id)
-            return None
-        return self.digests.resume(info.id, info.offset)
+    def _digest_feed(
+        self, info: UploadInfo, body_hasher: Hasher | None, transfer: Transfer
+    ) -> tuple[Tee | None, CatchUp | None]:
+        """How this body feeds the upload's running SHA-256: in the writer thread (a tee beside the body's own
+        checksum), or, when the kernel may move the body past user space, read back behind the writer. Neither
+        when there is no state to go on from."""
+        state = self.digests.resume(info.id, info.offset) if self.digests is not None else None
+        if state is None:
+            return None, None
+        if transfer.may_splice and body_hasher is None and isinstance(self.store, ContentReader):
+            store = self.store
+            return None, CatchUp(state, info.offset, lambda start, stop: store.read(info, start, stop))
+        return Tee(body_hasher, state), None
 
-    def _keep_digest(self, info: UploadInfo, tee: Tee | None, kept: int) -> None:
-        """The running SHA-256 goes on covering the upload if it saw exactly the bytes that were kept; a body
+    async def _keep_digest(self, info: UploadInfo, tee: Tee | None, catch_up: CatchUp | None, kept: int) -> None:
+        """The running SHA-256 goes on covering the upload if it took in exactly the bytes that were kept; a body
         that kept nothing leaves the state before it standing."""
-        if tee is None or self.digests is None or not kept:
+        if self.digests is None or not kept:
             return
-        if tee.count == kept:
-            self.digests.keep(info.id, info.offset, tee.running)
+        state = None
+        if tee is not None and tee.count == kept:
+            state = tee.running
+        elif catch_up is not None:
+            state = await catch_up.finish(info.offset)
+        if state is not None:
+            self.digests.keep(info.id, info.offset, state)
         else:
             self.digests.forget(info.id)
 
