@@ -177,7 +177,7 @@ def test_curl_one_shot_upload(server: LiveServer, tmp_path: Path) -> None:
 def test_curl_interrupted_upload_resumed_by_head_and_patch(server: LiveServer, tmp_path: Path) -> None:
     curl = require_program("curl", "an interrupted draft upload resumed by curl")
     source = tmp_path / "big.bin"
-    source.write_bytes(random.Random(2).randbytes(4 * 2**20))
+    source.write_bytes(random.Random(2).randbytes(8 * 2**20))  # 32 s at 256K: stopped long before
     dumped = tmp_path / "headers.txt"
     upload = subprocess.Popen(
         [curl, "-sS", "-o", "/dev/null", "-D", str(dumped), "--limit-rate", "256K", "--data-binary", f"@{source}",
