@@ -32,8 +32,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[9])
 # publishing apart, two instances could number in one order and publish in the other.
 # KEYS: the seq counter, the stream's mark, its history. ARGV: rank, repeats, offset, restarts, removed rank,
 # the wire form after its seq, the channel, the history size, the TTL.
-PUBLISH_NEXT = (
-    """
+PUBLISH_NEXT = """
 local rank, offset = tonumber(ARGV[1]), tonumber(ARGV[3])
 local mark = redis.call('HMGET', KEYS[2], 'rank', 'offset')
 local restarts = ARGV[4] == '1'
@@ -46,9 +45,7 @@ if mark[1] and not (restarts and tonumber(mark[1]) == tonumber(ARGV[5])) then
     offset = reached
   end
 end
-"""
-    + NEXT_SEQ
-    + """
+""" + NEXT_SEQ + """
 redis.call('HSET', KEYS[2], 'rank', rank, 'offset', string.format('%.0f', offset))
 redis.call('EXPIRE', KEYS[2], ARGV[9])
 local wire = '{"seq":' .. string.format('%.0f', seq) .. ',' .. ARGV[6]
@@ -57,7 +54,6 @@ redis.call('EXPIRE', KEYS[3], ARGV[9])
 redis.call('PUBLISH', ARGV[7], wire)
 return string.format('%.0f', seq)
 """
-)
 
 
 def _wire(event: Event) -> str:
