@@ -271,3 +271,17 @@ async def test_a_content_digest_mismatch_on_an_append_keeps_nothing(tus: TusClie
 async def test_a_malformed_digest_is_a_400(tus: TusClient) -> None:
     response = await tus.http.post("/files/", headers={**draft(8, True), "Content-Digest": "sha-256=abc"}, content=b"x")
     assert response.status_code == 400
+
+
+async def test_the_completing_append_may_state_the_whole_uploads_digest(tus: TusClient, upload_dir: Path) -> None:
+    created = await tus.http.post("/files/", headers=draft(8, False), content=b"first ")
+    url = created.headers["Location"]
+    wrong = f"sha-256=:{b64(hashlib.sha256(b'first lost').digest())}:"
+    refused = await tus.http.patch(url, headers={**append_headers(8, 6, True), "Repr-Digest": wrong}, content=b"last")
+    assert refused.status_code == 400
+    assert refused.json()["details"]["field"] == "Repr-Digest"
+    assert (upload_dir / upload_id_of(url)).read_bytes() == b"first "  # nothing of that body kept
+    right = f"sha-256=:{b64(hashlib.sha256(b'first last').digest())}:"
+    done = await tus.http.patch(url, headers={**append_headers(8, 6, True), "Repr-Digest": right}, content=b"last")
+    assert done.status_code == 200
+    assert (await tus.http.get(url)).headers["Repr-Digest"] == right

@@ -15,9 +15,9 @@ ALGORITHMS = {"sha-512": "sha512", "sha-256": "sha256"}
 _MEMBER = re.compile(r"\s*([a-z][a-z0-9_.*-]*)\s*=\s*:([A-Za-z0-9+/=]*):\s*(?:;[^,]*)?")
 
 
-def parse_digest(name: str, value: str) -> Checksum | None:
-    """The strongest supported digest in a Content-Digest or Repr-Digest dictionary, as a checksum to verify;
-    None when it names none we support. A malformed field is a 400."""
+def parse_digest(name: str, value: str, *, algorithms: tuple[str, ...] = tuple(ALGORITHMS)) -> Checksum | None:
+    """The strongest of `algorithms` in a Content-Digest or Repr-Digest dictionary, as a checksum to verify;
+    None when it names none of them. A malformed field is a 400."""
     found: dict[str, bytes] = {}
     for member in value.split(","):
         match = _MEMBER.fullmatch(member)
@@ -28,7 +28,7 @@ def parse_digest(name: str, value: str) -> Checksum | None:
         except binascii.Error:
             raise bad_header(name, "a digest is not valid base64", value) from None
     for algorithm, hashlib_name in ALGORITHMS.items():
-        if algorithm in found:
+        if algorithm in found and algorithm in algorithms:
             return Checksum(hashlib_name, found[algorithm])
     return None
 

@@ -24,6 +24,7 @@ class AppendRequest:
     completes: bool = False
     consistent_length: bool = False
     checksum_field: str = "Upload-Checksum"  # or the RFC 9530 field the checksum came from
+    whole_digest: bool = False  # the checksum covers the whole upload up to this body's end (Repr-Digest)
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,8 @@ class Tee:
         self.count += len(data)
 
     def digest(self) -> bytes:
-        """The checksum's digest: that is what the appender is asked to verify."""
-        assert self.checksum is not None
-        return self.checksum.digest()
+        """What the appender is asked to verify: the body's checksum, or without one the whole upload's SHA-256."""
+        return (self.checksum or self.running).digest()
 
 
 class CatchUp:

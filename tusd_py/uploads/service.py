@@ -339,9 +339,12 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.received(info, origin, hook_answered)
 
+        whole = checksum is not None and request.whole_digest  # a digest of the upload up to this body's end
+        body_hasher = checksum.hasher() if checksum is not None and not whole else None
+        tee, catch_up = self._digest_feed(info, body_hasher, transfer, staged=checksum is not None)
+        if whole and tee is None:
+            checksum = None  # the upload's running SHA-256 is not here (lost, or turned off): it cannot be checked
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
-        body_hasher = checksum.hasher() if checksum else None
-        tee, catch_up = self._digest_feed(info, body_hasher, transfer)
         appender = self.store.open_appender(
             info,
             staged=staged,
@@ -387,7 +390,7 @@ class UploadService:
         self._raise_for_ending(info, transfer)
 
     def _digest_feed(
-        self, info: UploadInfo, body_hasher: Hasher | None, transfer: Transfer
+        self, info: UploadInfo, body_hasher: Hasher | None, transfer: Transfer, *, staged: bool
     ) -> tuple[Tee | None, CatchUp | None]:
         """How this body feeds the upload's running SHA-256: in the writer thread (a tee beside the body's own
         checksum), or, when the kernel may move the body past user space, read back behind the writer. Neither
@@ -395,7 +398,7 @@ class UploadService:
         state = self.digests.resume(info.id, info.offset) if self.digests is not None else None
         if state is None:
             return None, None
-        if transfer.may_splice and body_hasher is None and isinstance(self.store, ContentReader):
+        if transfer.may_splice and not staged and isinstance(self.store, ContentReader):
             store = self.store
             return None, CatchUp(state, info.offset, lambda start, stop: store.read(info, start, stop))
         return Tee(body_hasher, state), None

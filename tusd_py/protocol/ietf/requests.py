@@ -98,10 +98,17 @@ def parse_draft_append(headers: Headers, dialect: Dialect) -> AppendRequest:
     offset = parse_integer("Upload-Offset", offset_header)
     complete = completes(headers, dialect)
     checksum, field = body_digest(headers, whole=False)
+    whole = False
+    repr_digest = headers.get("Repr-Digest")
+    if checksum is None and complete and repr_digest is not None:
+        # The completing append may state the whole upload's digest: checked against the running SHA-256.
+        checksum = parse_digest("Repr-Digest", repr_digest, algorithms=("sha-256",))
+        field, whole = "Repr-Digest", checksum is not None
     return AppendRequest(
         offset=offset,
         checksum=checksum,
         checksum_field=field,
+        whole_digest=whole,
         declared_length=stated_length(headers, offset=offset, complete=complete),
         content_length=optional_uint(headers, "Content-Length"),
         completes=complete,
