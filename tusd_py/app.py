@@ -128,6 +128,8 @@ def create_app(
         tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
         concat_index=shared.concat_index,
     )
+    if not settings.repr_digest:
+        service.digests = None
     handlers = hooks_from(settings, hooks)
     if handlers:
         service.hooks = Hooks(

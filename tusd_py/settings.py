@@ -181,6 +181,18 @@ class Settings:
     import_max_redirects: int = setting(5, "imports: redirects followed (each hop checked)", "int")
     form_max_parts: int = setting(100, "form uploads: most parts (files and fields) in one POST B form", "int")
     form_max_field_size: int = setting(64 * 1024, "form uploads: largest value of a field that is not a file", "size")
+    ietf_draft: bool = setting(
+        True,
+        "speak the IETF draft Resumable Uploads for HTTP (interop versions 3 to 8) on requests carrying"
+        " Upload-Draft-Interop-Version; false: such requests are tus 1.0 requests",
+        "bool",
+    )
+    repr_digest: bool = setting(
+        True,
+        "record each upload's SHA-256 and send it as Repr-Digest on download, hashed as bodies arrive (spliced"
+        " bodies are read back from the page cache behind the writer)",
+        "bool",
+    )
     log_level: str = setting("info", "log level: debug, info, warning, error")
     log_format: str = setting("text", "log lines as text or json")
 

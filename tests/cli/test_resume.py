@@ -19,11 +19,12 @@ def upload_command(server: LiveServer, store: Path, source: Path, *extra: str) -
     return ["upload", str(source), "--endpoint", server.endpoint, "--store", str(store), "--json", *extra]
 
 
+@pytest.mark.parametrize("protocol", ["tus", "ietf"])
 def test_a_killed_upload_resumes_from_the_servers_offset(
-    shared_live_server: LiveServer, tmp_path: Path, background: Background
+    shared_live_server: LiveServer, tmp_path: Path, background: Background, protocol: str
 ) -> None:
     source, store = make_file(tmp_path, "killed.bin", 2 * MiB), tmp_path / "store.json"
-    first = background.start(*upload_command(shared_live_server, store, source, *SLOW))
+    first = background.start(*upload_command(shared_live_server, store, source, *SLOW, "--protocol", protocol))
     url = recorded_url(store)
     wait_until(lambda: stored_bytes(shared_live_server.upload_dir, url) > 0)
     first.process.kill()
@@ -31,12 +32,14 @@ def test_a_killed_upload_resumes_from_the_servers_offset(
     kept = stored_bytes(shared_live_server.upload_dir, url)
     assert 0 < kept < 2 * MiB
 
-    second = run_cli(tmp_path, *upload_command(shared_live_server, store, source))
+    second = run_cli(tmp_path, *upload_command(shared_live_server, store, source, "--protocol", protocol))
     assert second.returncode == 0, second.stderr
     (line,) = json_lines(second.stdout)
     assert line["url"] == url  # the same upload, continued
     assert line["resumed_from"] >= kept and line["bytes_sent"] == 2 * MiB - line["resumed_from"]
-    assert StoredUpload.load(shared_live_server.upload_dir, url).sha256 == sha256(source.read_bytes())
+    stored = StoredUpload.load(shared_live_server.upload_dir, url)
+    assert stored.sha256 == sha256(source.read_bytes())
+    assert stored.info["TusdPy"].get("protocol", "tus") == {"tus": "tus", "ietf": "ietf-draft-8"}[protocol]
     assert '"uploads": {}' in store.read_text()
 
 

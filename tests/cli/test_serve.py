@@ -80,6 +80,8 @@ SAMPLES = {
     "import_max_redirects": ("0", 0),
     "form_max_parts": ("20", 20),
     "form_max_field_size": ("4KiB", 4096),
+    "ietf_draft": ("false", False),
+    "repr_digest": ("false", False),
 }
 
 

@@ -46,7 +46,7 @@ COMMON_FIELDS = {
 }
 BATCH_FIELDS = {"total", "finished", "failed", "bytes_received", "bytes_total"}
 FIELDS_OF_TYPE = {
-    "created": COMMON_FIELDS,
+    "created": COMMON_FIELDS | {"protocol"},
     "progress": COMMON_FIELDS,
     "completed": COMMON_FIELDS,
     "terminated": COMMON_FIELDS,

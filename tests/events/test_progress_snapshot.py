@@ -32,6 +32,7 @@ SNAPSHOT_FIELDS = [
     "download_url",
     "processing",
     "source",
+    "protocol",
 ]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 from tusd_py.cli.zerocopy_send import ZeroCopySend
 from tusd_py.http.download import ZEROCOPY_SEND
+from tusd_py.http.informational import EXTENSION as INFORMATIONAL
 from tusd_py.protocol.constants import TUS_VERSION
 from tusd_py.protocol.errors import TusError
 from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY
@@ -27,6 +28,7 @@ from tusd_py.uploads.socket_body import DetachedBody
 LINGER_SECONDS = 2.0
 DEFAULT_HEAD_LIMIT = 64 * 1024
 _REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
+_INTERIM_REASONS = {104: b"Upload Resumption Supported"}
 # Reading from the socket pauses once this much of a body waits for the application, and resumes when the
 # application has taken it below that again. uvicorn pauses at 64 KiB, which with its 256 KB reads meant
 # stopping and restarting the socket's reader for nearly every read of a fast upload.
@@ -95,6 +97,33 @@ def _continue(cycle: RequestResponseCycle) -> None:
     if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
         cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         cycle.waiting_for_100_continue = False
+
+
+class Informational:
+    """Interim responses (the IETF draft's 104), offered as `scope["extensions"]["tusd_py.informational"]`.
+
+    Written to the socket at once, and only while the final response has not started, on HTTP/1.1. A pending
+    `Expect: 100-continue` is answered first: an interim response never stands in for `100 Continue`."""
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self._cycle = cycle
+
+    def __call__(self, status: int, headers: list[tuple[bytes, bytes]]) -> bool:
+        cycle = self._cycle
+        if (
+            not 100 < status < 200
+            or cycle.scope["http_version"] != "1.1"
+            or cycle.response_started
+            or cycle.response_complete
+            or cycle.disconnected
+            or cycle.transport.is_closing()
+        ):
+            return False
+        _continue(cycle)
+        lines = [b"HTTP/1.1 %d %s" % (status, _INTERIM_REASONS.get(status, b"Informational"))]
+        lines += [name + b": " + value for name, value in headers]
+        cycle.transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        return True
 
 
 class KernelBody:
@@ -223,6 +252,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.scope["method"] == "GET" and self.transport.get_extra_info("sslcontext") is None:
             extensions[ZEROCOPY_SEND] = {}
             ZeroCopySend(self.cycle, self.send_idle_timeout)
+        if self.scope["method"] in ("POST", "PATCH", "PUT"):
+            extensions[INFORMATIONAL] = Informational(self.cycle)
         if not self.parser.should_upgrade():  # after an upgrade the parser, not a length, says what follows
             self._body_length = _content_length(self.headers)
             if self._body_length is not None and self._body_length >= SOCKET_BODY_MIN_LENGTH:

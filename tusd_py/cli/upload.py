@@ -114,6 +114,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " <endpoint>upload); resume, retries and exit codes are the same (default: http)",
     )  # fmt: skip
     parser.add_argument(
+        "--protocol",
+        choices=["tus", "ietf"],
+        default="tus",
+        help="tus 1.0 (default), or ietf: the IETF draft Resumable Uploads for HTTP at its current interop version",
+    )
+    parser.add_argument(
         "--quiet", "-q", action="store_true", help="no progress: print each uploaded file's URL, errors on stderr"
     )
 
@@ -126,6 +132,8 @@ def options_from(args: argparse.Namespace) -> UploadOptions:
         raise UsageError(f"--endpoint {args.endpoint!r}: give an http:// or https:// URL")
     if args.parallel < 1 or args.jobs < 1 or args.retries < 0:
         raise UsageError("--parallel and --jobs must be at least 1, --retries at least 0")
+    if args.protocol == "ietf" and (args.parallel > 1 or args.checksum):
+        raise UsageError("--protocol ietf takes neither --parallel above 1 nor --checksum")
     if args.quiet and args.json:
         raise UsageError("--quiet and --json exclude each other")
     if args.transport == "websocket" and args.parallel > 1:
@@ -155,6 +163,7 @@ def options_from(args: argparse.Namespace) -> UploadOptions:
         rate_limit=rate_limit,
         timeout=timeout,
         transport=args.transport,
+        protocol=args.protocol,
     )
 
 

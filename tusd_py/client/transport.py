@@ -91,15 +91,19 @@ class TusTransport:
         response = await self._send("OPTIONS", "OPTIONS", endpoint)
         return ServerCapabilities.from_headers(endpoint, response.headers)
 
-    async def create(
-        self, endpoint: str, length: int, metadata: Mapping[str, str], concat: str | None = None
-    ) -> RemoteUpload:
-        """POST: a new upload of `length` bytes (or, with `concat` "final;…", the concatenation of partials)."""
+    def creation_headers(self, length: int, concat: str | None) -> dict[str, str]:
         headers = {}
         if concat is None or concat == "partial":
             headers["Upload-Length"] = str(length)
         if concat is not None:
             headers["Upload-Concat"] = concat
+        return headers
+
+    async def create(
+        self, endpoint: str, length: int, metadata: Mapping[str, str], concat: str | None = None
+    ) -> RemoteUpload:
+        """POST: a new upload of `length` bytes (or, with `concat` "final;…", the concatenation of partials)."""
+        headers = self.creation_headers(length, concat)
         if metadata:
             headers["Upload-Metadata"] = format_metadata(dict(metadata))
         response = await self._send("create", "POST", endpoint, headers=headers)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tusd_py.client.capabilities import ServerCapabilities
+from tusd_py.client.draft_transport import DraftTransport
 from tusd_py.client.errors import ClientError, RetriesExhausted, TransientError, UploadRejected, UsageError
 from tusd_py.client.file_source import Pacer, checksum_header, read_range
 from tusd_py.client.fingerprint import FileIdentity, fingerprint
@@ -43,6 +44,7 @@ class UploadOptions:
     rate_limit: int | None = None  # bytes per second for all transfers together
     timeout: float = 60.0
     transport: str = "http"  # one of TRANSPORTS
+    protocol: str = "tus"  # or "ietf": the IETF draft at its current interop version
 
 
 @dataclass
@@ -138,7 +140,8 @@ class Uploader:
         self.listener = listener or UploadListener()
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(options.timeout, connect=10.0))
-        self.transport = TusTransport(self.client, options.headers)
+        transport = DraftTransport if options.protocol == "ietf" else TusTransport
+        self.transport = transport(self.client, options.headers)
         self.pacer = Pacer(options.rate_limit) if options.rate_limit else None
         self.socket: SocketTransport | None = None
         if options.transport == "websocket":

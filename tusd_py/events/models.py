@@ -81,6 +81,7 @@ class Event:
 @dataclass(frozen=True, kw_only=True)
 class CreatedEvent(Event):
     type = EventType.CREATED
+    protocol: str = "tus"  # what created the upload: "tus" or "ietf-draft-<interop version>"
 
 
 @dataclass(frozen=True, kw_only=True)

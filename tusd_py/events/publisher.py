@@ -81,7 +81,7 @@ class EventPublisher:
                 self._emit_later(info, meter, now)  # a request ended between two allowed events
         elif kind == "created":
             meter.record(now, info.offset)
-            self._emit(CreatedEvent, info, now, "created", "upload created")
+            self._emit(CreatedEvent, info, now, "created", "upload created", protocol=info.protocol)
         elif kind == "completed":
             meter.record(now, info.offset)
             if meter.last_emitted_offset != info.offset:

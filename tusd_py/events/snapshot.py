@@ -65,6 +65,7 @@ def upload_snapshot(
         "download_url": url if info.is_complete else None,
         "processing": processing_view(info),
         "source": dict(info.source) if info.source is not None else None,
+        "protocol": info.protocol,
     }
 
 

@@ -13,13 +13,15 @@ ALLOW_HEADERS = (
     "Authorization, Origin, X-Requested-With, X-Request-ID, X-HTTP-Method-Override, Content-Type, "
     "Upload-Length, Upload-Offset, Tus-Resumable, Upload-Metadata, Upload-Defer-Length, Upload-Concat, "
     "Upload-Checksum, Upload-Complete, Upload-Draft-Interop-Version, X-API-Key, Range, If-Range, "
-    "If-None-Match, If-Modified-Since, Last-Event-ID"
+    "If-None-Match, If-Modified-Since, Last-Event-ID, "
+    "Upload-Incomplete, Content-Digest, Repr-Digest, Content-Disposition"  # the IETF draft's (interop 3 and on)
 )
 EXPOSE_HEADERS = (
     "Location, Upload-Offset, Upload-Length, Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, "
     "Tus-Checksum-Algorithm, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Expires, "
     "Upload-Complete, Upload-Limit, Upload-Draft-Interop-Version, X-Request-ID, Content-Range, "
-    "Content-Disposition, ETag, Retry-After"
+    "Content-Disposition, ETag, Retry-After, "
+    "Upload-Incomplete, Repr-Digest"  # the IETF draft's
 )
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tusd_py.protocol import representation
+from tusd_py.protocol.digests import format_repr_digest
 from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.headers import Headers, http_date
 from tusd_py.protocol.info import UploadInfo
@@ -53,6 +54,8 @@ def download_response(request: Request, info: UploadInfo, reader: ContentReader,
         "Accept-Ranges": "bytes",
         "Content-Disposition": representation.content_disposition(media_type, representation.filename(info.metadata)),
     }
+    if info.sha256 is not None:  # RFC 9530, of the whole upload, recorded while its bytes arrived
+        common["Repr-Digest"] = format_repr_digest(info.sha256)
     range_header = headers.get("Range")
     ranges = None
     if range_header is not None and range_is_current(headers.get("If-Range"), etag, modified):

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from tusd_py.auth.principal import principal_of
 from tusd_py.forms.parts import PartReader, boundary_of
 from tusd_py.forms.session import FormLimits, FormSession, ReceivedFile
-from tusd_py.http.tus import origin_of
+from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.errors import TusError
 from tusd_py.uploads.service import UploadService

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tusd_py.auth.principal import principal_of
-from tusd_py.http.tus import origin_of
+from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.imports.importer import Importer, ImportRequest
 from tusd_py.protocol.errors import TusError

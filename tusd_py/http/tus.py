@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tusd_py.auth.principal import principal_of
 from tusd_py.hooks.models import RequestOrigin
 from tusd_py.http.download import download_response
-from tusd_py.http.urls import PublicURLs, full_path
+from tusd_py.http.ietf import DraftRoutes
+from tusd_py.http.origin import origin_of
+from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.concat import format_concat
 from tusd_py.protocol.creation import parse_creation
 from tusd_py.protocol.discovery import discovery_headers, require_tus_resumable
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.headers import Headers, http_date
 from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.protocol.ietf.dialects import CURRENT_VERSION, DIALECTS, Dialect, dialect_of
+from tusd_py.protocol.ietf.responses import limits
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.metadata import format_metadata
 from tusd_py.protocol.patch import has_offset_body, parse_append
@@ -36,6 +40,11 @@ class TusRoutes:
         self.discovery = discovery_headers(
             service.store.capabilities, max_size=settings.max_size, expiration=settings.expire_after is not None
         )
+        # The IETF draft, on the same uploads: requests naming an interop version go to its routes.
+        self.draft = DraftRoutes(service, settings, self.urls) if settings.ietf_draft else None
+        if self.draft is not None:
+            current = DIALECTS[CURRENT_VERSION]
+            self.discovery.update(limits(current, max_size=settings.max_size, lifetime=settings.expire_after))
 
     def collection_paths(self) -> list[str]:
         base = self.base_path
@@ -67,10 +76,20 @@ class TusRoutes:
     async def unknown_upload(self, request: Request) -> Response:
         raise upload_not_found(request.path_params["path"])
 
+    def _dialect(self, request: Request) -> Dialect | None:
+        """The draft's interop version a request speaks; None for tus 1.0 (or when the draft is off)."""
+        return None if self.draft is None else dialect_of(Headers(request.scope["headers"]))
+
     async def options(self, request: Request) -> Response:
+        dialect = self._dialect(request)
+        if self.draft is not None and dialect is not None:
+            return await self.draft.options(request, dialect)
         return Response(status_code=200, headers=self.discovery)
 
     async def create(self, request: Request) -> Response:
+        dialect = self._dialect(request)
+        if self.draft is not None and dialect is not None:
+            return await self.draft.create(request, dialect)
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         creation = parse_creation(
@@ -103,6 +122,9 @@ class TusRoutes:
         return hook_shaped(origin, 201, {**origin.response_headers, "Location": location, **self._state_headers(info)})
 
     async def head(self, request: Request) -> Response:
+        dialect = self._dialect(request)
+        if self.draft is not None and dialect is not None:
+            return await self.draft.head(request, dialect, self._upload_id(request))
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         info = await self.service.head(self._upload_id(request), principal_of(request))
@@ -111,6 +133,9 @@ class TusRoutes:
         return Response(status_code=200, headers=response_headers)
 
     async def patch(self, request: Request) -> Response:
+        dialect = self._dialect(request)
+        if self.draft is not None and dialect is not None:
+            return await self.draft.patch(request, dialect, self._upload_id(request))
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         upload_id = self._upload_id(request)
@@ -126,6 +151,9 @@ class TusRoutes:
         return hook_shaped(origin, 204, {**origin.response_headers, **self._state_headers(info)})
 
     async def delete(self, request: Request) -> Response:
+        dialect = self._dialect(request)
+        if self.draft is not None and dialect is not None:
+            return await self.draft.delete(request, dialect, self._upload_id(request))
         headers = Headers(request.scope["headers"])
         require_tus_resumable(headers)
         origin = origin_of(request)
@@ -180,17 +208,3 @@ def hook_shaped(origin: RequestOrigin, status: int, headers: dict[str, str]) -> 
     media_type = (origin.response_media_type or "text/plain; charset=utf-8") if body is not None else None
     return Response(content=body, status_code=status, headers=headers, media_type=media_type)
 
-
-def origin_of(request: HTTPConnection) -> RequestOrigin:
-    """The request as hooks are told of it (tusd's HTTPRequest: method, URI, remote address, headers).
-    A WebSocket's is the GET that opened it."""
-    scope = request.scope
-    query = scope.get("query_string", b"")
-    uri = full_path(scope) + ("?" + query.decode("latin-1") if query else "")
-    client = scope.get("client")
-    return RequestOrigin(
-        method=scope.get("method", "GET"),
-        uri=uri,
-        remote_addr=f"{client[0]}:{client[1]}" if client else "",
-        headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
-    )

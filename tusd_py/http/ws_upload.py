@@ -19,7 +19,7 @@ from tusd_py.events.bus import EventBus, Subscriber, SubscriberClosed
 from tusd_py.events.models import Event, EventType, utc_timestamp
 from tusd_py.events.progress import ProgressMeter
 from tusd_py.http.errors import unexpected_error
-from tusd_py.http.tus import origin_of
+from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.http.ws_frames import Disconnected, FrameBody, FrameReader
 from tusd_py.protocol.checksum import Checksum

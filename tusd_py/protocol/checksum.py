@@ -50,7 +50,8 @@ class Checksum:
     digest: bytes
 
     def hasher(self) -> Hasher:
-        return ALGORITHMS[self.algorithm]()
+        factory = ALGORITHMS.get(self.algorithm)  # RFC 9530 digests may also ask for sha512
+        return factory() if factory is not None else hashlib.new(self.algorithm)  # type: ignore[return-value]
 
 
 def parse_checksum(value: str) -> Checksum:

@@ -17,6 +17,7 @@ class CreationRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     raw_metadata: str | None = None
     concat: Concat | None = None
+    protocol: str = "tus"
 
 
 def parse_creation(

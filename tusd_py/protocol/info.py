@@ -24,6 +24,8 @@ class UploadInfo:
     storage: dict[str, str] = field(default_factory=dict)
     processing: dict[str, Any] | None = None  # the pipeline's state: status, stage, result or error
     source: dict[str, Any] | None = None  # where the bytes come from when not a tus client: an import, a form
+    protocol: str = "tus"  # what created it: "tus" (1.0) or "ietf-draft-<interop version>"
+    sha256: bytes | None = None  # of the whole upload, recorded at completion (Repr-Digest on download)
 
     @property
     def is_deferred(self) -> bool:

@@ -19,6 +19,12 @@ class AppendRequest:
     declared_length: int | None = None
     checksum: Checksum | None = None
     content_length: int | None = None
+    # The IETF draft's: the body ends the upload (its length is where the body ends, unless already known), and
+    # a stated length may restate the known one (a different one is an inconsistent length).
+    completes: bool = False
+    consistent_length: bool = False
+    checksum_field: str = "Upload-Checksum"  # or the RFC 9530 field the checksum came from
+    whole_digest: bool = False  # the checksum covers the whole upload up to this body's end (Repr-Digest)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ def plan_append(info: UploadInfo, request: AppendRequest, *, max_size: int | Non
             {"expected_offset": info.offset, "received_offset": request.offset},
             headers={"Upload-Offset": str(info.offset)},
         )
-    declare = _declared_length(info, request.declared_length, max_size)
+    declare = _declared_length(info, request.declared_length, max_size, restating=request.consistent_length)
     size = declare if declare is not None else info.size
     if size is not None:
         limit: int | None = size - info.offset
@@ -88,8 +94,19 @@ def plan_append(info: UploadInfo, request: AppendRequest, *, max_size: int | Non
     return AppendPlan(declare, limit)
 
 
-def _declared_length(info: UploadInfo, length: int | None, max_size: int | None) -> int | None:
+def _declared_length(
+    info: UploadInfo, length: int | None, max_size: int | None, *, restating: bool = False
+) -> int | None:
     if length is None:
+        return None
+    if restating and info.size is not None:
+        if length != info.size:
+            raise TusError(
+                400,
+                "inconsistent_upload_length",
+                f"the request states a length of {length} but the upload's is {info.size}",
+                {"stated_length": length, "upload_length": info.size},
+            )
         return None
     if not info.is_deferred:
         raise TusError(

@@ -24,6 +24,10 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         extra["processing"] = info.processing
     if info.source is not None:
         extra["source"] = info.source
+    if info.protocol != "tus":
+        extra["protocol"] = info.protocol
+    if info.sha256 is not None:
+        extra["sha256"] = info.sha256.hex()
     return {**tusd_upload(info, dict(info.storage)), EXTRA_KEY: extra}
 
 
@@ -73,5 +77,7 @@ def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> Uploa
         owner=extra.get("owner"),
         processing=extra.get("processing"),
         source=extra.get("source"),
+        protocol=str(extra.get("protocol", "tus")),
+        sha256=bytes.fromhex(extra["sha256"]) if isinstance(extra.get("sha256"), str) else None,
         storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,15 +17,17 @@ from tusd_py.auth.principal import Principal, authorize
 from tusd_py.hooks.models import HookResponse, HookType, RequestOrigin
 from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
-from tusd_py.protocol.checksum import checksum_mismatch
+from tusd_py.protocol.checksum import Hasher, checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
+from tusd_py.protocol.digests import digest_mismatch
 from tusd_py.protocol.errors import TusError, out_of_space, upload_gone
 from tusd_py.protocol.ids import is_valid_upload_id, new_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
-from tusd_py.storage.base import Capability, Concater, LengthDeferrer, Terminater, UploadStore
+from tusd_py.storage.base import Capability, Concater, ContentReader, LengthDeferrer, Terminater, UploadStore
+from tusd_py.uploads.digests import CatchUp, RunningDigests, Tee
 from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
@@ -78,6 +82,7 @@ class UploadService:
         self.concat_index = concat_index or MemoryConcatIndex()  # final uploads waiting for their partials
         self.hooks: Hooks | None = None
         self.pipeline: ProcessingQueue | None = None  # told of every completed upload
+        self.digests: RunningDigests | None = RunningDigests()  # None: no SHA-256 (Repr-Digest) is recorded
 
     async def start(self) -> None:
         """Rebuild the index of final uploads still waiting for their partials, and finish those now ready."""
@@ -143,11 +148,14 @@ class UploadService:
         origin: RequestOrigin | None = None,
         socket_body: SocketBody | None = None,
         source: dict[str, Any] | None = None,
+        on_created: Callable[[UploadInfo], None] | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> UploadInfo:
         """Create an upload; with `body`, store the request's bytes too (creation-with-upload).
 
-        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself.
-        `source` says where the bytes come from when not from a tus client (an import, a form)."""
+        `socket_body`, when the server offers one, lets storage take the bytes from the socket itself;
+        `source` says where the bytes come from when not from a tus client (an import, a form);
+        `on_created(info)` hears of the upload once it exists, before its body is read (the draft's 104)."""
         if request.concat is not None and request.concat.is_final:
             return await self._create_final(request, partial_ids or [], principal, origin)
         self._require(Capability.DEFERRED_LENGTH, request.deferred, "creation-defer-length")
@@ -159,6 +167,7 @@ class UploadService:
             raw_metadata=request.raw_metadata,
             is_partial=request.concat is not None,
             owner=principal.owner if principal else None,
+            protocol=request.protocol,
             created_at=now,
             updated_at=now,
             source=dict(source) if source is not None else None,
@@ -167,6 +176,8 @@ class UploadService:
         await self._pre_create(info, origin)
         await self.store.create(info)
         self._created(info, origin)
+        if on_created is not None:
+            on_created(info)
         if info.is_complete:  # an empty upload: created complete, even if a full disk delays recording that
             await self._complete_later(info, origin)
         if plan is None or body is None or receive is None:
@@ -176,7 +187,7 @@ class UploadService:
             async with holding(
                 self.locker, info.id, timeout=self.limits.lock_timeout, on_release_requested=transfer.release
             ) as lock:
-                await self._receive(info, body, plan.limit, transfer, lock, origin)
+                await self._receive(info, body, plan.limit, transfer, lock, origin, on_stored)
         except TusError as error:
             error.details["created_upload_id"] = info.id  # it exists: the client must learn where to resume
             raise
@@ -324,17 +335,24 @@ class UploadService:
 
         def stored(written: int) -> None:
             info.offset = start + written
+            if catch_up is not None:
+                catch_up.advance(info.offset)
             self._tell("progress", info)
             if on_stored is not None:
                 on_stored(info.offset)
             if self.hooks is not None:
                 self.hooks.received(info, origin, hook_answered)
 
+        whole = checksum is not None and request.whole_digest  # a digest of the upload up to this body's end
+        body_hasher = checksum.hasher() if checksum is not None and not whole else None
+        tee, catch_up = self._digest_feed(info, body_hasher, transfer, staged=checksum is not None)
+        if whole and tee is None:
+            checksum = None  # the upload's running SHA-256 is not here (lost, or turned off): it cannot be checked
         staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
         appender = self.store.open_appender(
             info,
             staged=staged,
-            hasher=checksum.hasher() if checksum else None,
+            hasher=tee or body_hasher,
             on_written=None if staged else stored,
             still_ours=lock.is_held,
         )
@@ -350,6 +368,7 @@ class UploadService:
             finally:
                 kept = await appender.close(keep=verified)
                 info.offset = start + kept
+                await self._keep_digest(info, tee, catch_up, kept)
                 if appender.fenced or not lock.is_held():
                     transfer.lost_lock()  # before any verdict on the checksum: a lost lease is what happened
             if kept:
@@ -362,11 +381,59 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.notify(HookType.POST_TERMINATE, info, origin)
             raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
+        if request.completes and info.is_deferred and transfer.ended_cleanly and verified:
+            # An IETF draft upload of unknown length ends where its completing body ended.
+            assert isinstance(self.store, LengthDeferrer)
+            await self.store.declare_length(info, info.offset)
         if info.completion_pending:  # this body completed it, or an earlier completion could not be recorded
             await self._complete(info, origin)
         if checksum is not None and transfer.ended_cleanly and not verified:
+            if request.checksum_field != "Upload-Checksum":
+                raise digest_mismatch(request.checksum_field, checksum)
             raise checksum_mismatch(checksum)
         self._raise_for_ending(info, transfer)
+
+    def _digest_feed(
+        self, info: UploadInfo, body_hasher: Hasher | None, transfer: Transfer, *, staged: bool
+    ) -> tuple[Tee | None, CatchUp | None]:
+        """How this body feeds the upload's running SHA-256: in the writer thread (a tee beside the body's own
+        checksum), or, when the kernel may move the body past user space, read back behind the writer. Neither
+        when there is no state to go on from."""
+        state = self.digests.resume(info.id, info.offset) if self.digests is not None else None
+        if state is None:
+            return None, None
+        if transfer.may_splice and not staged and isinstance(self.store, ContentReader):
+            store = self.store
+            return None, CatchUp(state, info.offset, lambda start, stop: store.read(info, start, stop))
+        return Tee(body_hasher, state), None
+
+    async def _keep_digest(self, info: UploadInfo, tee: Tee | None, catch_up: CatchUp | None, kept: int) -> None:
+        """The running SHA-256 goes on covering the upload if it took in exactly the bytes that were kept; a body
+        that kept nothing leaves the state before it standing."""
+        if self.digests is None or not kept:
+            return
+        state = None
+        if tee is not None and tee.count == kept:
+            state = tee.running
+        elif catch_up is not None:
+            state = await catch_up.finish(info.offset)
+        if state is not None:
+            self.digests.keep(info.id, info.offset, state)
+        else:
+            self.digests.forget(info.id)
+
+    async def _record_sha256(self, info: UploadInfo) -> None:
+        """The whole upload's SHA-256, from the state kept while its bytes arrived; when that was lost, from one
+        read of what storage holds."""
+        if self.digests is None or info.sha256 is not None:
+            return
+        state = self.digests.resume(info.id, info.offset)
+        if state is None and isinstance(self.store, ContentReader):
+            state = hashlib.sha256()
+            async for chunk in self.store.read(info, 0, info.offset):
+                await asyncio.to_thread(state.update, chunk)
+        if state is not None:
+            info.sha256 = state.digest()
 
     def _raise_for_ending(self, info: UploadInfo, transfer: Transfer) -> None:
         offset = {"Upload-Offset": str(info.offset)}
@@ -419,6 +486,7 @@ class UploadService:
     async def _complete(self, info: UploadInfo, origin: RequestOrigin | None = None) -> None:
         """Record the completion, then tell of it; when it cannot be recorded (a full disk), nothing is told and
         the upload stays `completion_pending`, for the next HEAD, PATCH or sweep to complete."""
+        await self._record_sha256(info)
         info.completed_at = self.clock()
         if self.pipeline is not None:
             info.processing = {"status": "pending"}  # saved with the completion, so a restart still runs it
@@ -427,6 +495,8 @@ class UploadService:
         except BaseException:
             info.completed_at, info.processing = None, None
             raise
+        if self.digests is not None:
+            self.digests.forget(info.id)
         self._tell("completed", info)
         try:
             if self.hooks is not None and self.hooks.wants(HookType.PRE_FINISH):
@@ -515,6 +585,8 @@ class UploadService:
     async def _remove(self, info: UploadInfo, kind: str) -> None:
         assert isinstance(self.store, Terminater)
         await self.store.terminate(info.id)
+        if self.digests is not None:
+            self.digests.forget(info.id)
         if info.is_final:
             await self.concat_index.unwatch(info.id, info.partial_uploads or [])
         await self._bury(info.id, "it was terminated" if kind == "terminated" else "it expired")

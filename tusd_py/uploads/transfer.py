@@ -37,6 +37,11 @@ class Transfer:
         self.overflow = False
 
     @property
+    def may_splice(self) -> bool:
+        """Whether storage may take the body from the socket in the kernel, past user space (and any hasher)."""
+        return self._socket_body is not None
+
+    @property
     def ended_cleanly(self) -> bool:
         """The whole body arrived and nothing stopped it."""
         return self.body_complete and self.stop_reason is None and not self.overflow

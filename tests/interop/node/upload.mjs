@@ -6,7 +6,7 @@
 //   endpoint, file                 creation URL and the file to send
 //   input                          "file" (fs.createReadStream, the default) or "buffer" (the whole file in memory)
 //   chunkSize, uploadDataDuringCreation, uploadLengthDeferred, parallelUploads, overridePatchMethod,
-//   addRequestId, metadata, metadataForPartialUploads, headers
+//   addRequestId, metadata, metadataForPartialUploads, headers, protocol ('ietf-draft-03', 'ietf-draft-05')
 //                                  passed to tus.Upload unchanged
 //   retryDelays                    passed unchanged; defaults to null (no retries) so that a server error
 //                                  shows up as the response that caused it instead of being retried away
@@ -15,6 +15,7 @@
 //                                  first previous upload found for this file is resumed
 //   abortAfterBytes                call upload.abort() once the server has accepted at least this many bytes;
 //                                  the abort lands between two requests, so what the server stored is settled
+//   terminateAfterBytes            the same, then terminate the upload (tus-js-client's abort(true): a DELETE)
 //
 // Output: {"ok", "aborted", "uploadUrl", "resumedFrom", "bytesUploaded", "progressEvents", "error",
 // "requests": [{"method", "url", "requestHeaders", "status", "responseHeaders", "responseBody"}]}.
@@ -35,6 +36,8 @@ const TUS_REQUEST_HEADERS = [
   'Content-Type',
   'X-HTTP-Method-Override',
   'X-Request-ID',
+  'Upload-Complete',
+  'Upload-Draft-Interop-Version',
 ]
 
 const PASSED_THROUGH = [
@@ -49,6 +52,7 @@ const PASSED_THROUGH = [
   'metadata',
   'metadataForPartialUploads',
   'headers',
+  'protocol',
 ]
 
 function parseOptions(argv) {
@@ -132,6 +136,9 @@ function runUpload(options) {
         if (options.abortAfterBytes != null && bytesAccepted >= options.abortAfterBytes) {
           report.aborted = true
           upload.abort().then(() => finish(null), finish)
+        } else if (options.terminateAfterBytes != null && bytesAccepted >= options.terminateAfterBytes) {
+          report.aborted = true
+          upload.abort(true).then(() => finish(null), finish) // abort(true) also terminates: a DELETE
         }
       },
       onSuccess: () => finish(null),
