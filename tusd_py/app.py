@@ -193,7 +193,7 @@ def create_app(
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
-        *ImportRoutes(importer, tus.urls).routes(),
+        *ImportRoutes(importer, tus.urls, settings.network_timeout or None).routes(),
         *FormRoutes(
             service,
             tus.urls,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import ClientDisconnect, Request
@@ -13,6 +11,7 @@ from starlette.routing import Route
 from tusd_py.auth.principal import principal_of
 from tusd_py.forms.parts import PartReader, boundary_of
 from tusd_py.forms.session import FormLimits, FormSession, ReceivedFile
+from tusd_py.http.bodies import body_chunks
 from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.protocol.errors import TusError
@@ -32,7 +31,7 @@ class FormRoutes:
         reader = PartReader(boundary_of(request.headers.get("content-type")))
         session = FormSession(self.service, self.limits, principal_of(request), origin_of(request))
         try:
-            async for chunk in _chunks(request, self.limits.idle_timeout):
+            async for chunk in body_chunks(request, self.limits.idle_timeout):
                 for event in reader.feed(chunk):
                     await session.handle(event)
             if not reader.ended:
@@ -93,17 +92,3 @@ class FormRoutes:
             )
         query = urlencode([("upload", file.id) for file in session.files])
         return target + ("&" if parts.query else "?") + query if query else target
-
-
-async def _chunks(request: Request, idle_timeout: float | None) -> AsyncIterator[bytes]:
-    """The request body, ended with 408 when the client sends nothing for `idle_timeout` seconds."""
-    stream = request.stream()
-    while True:
-        try:
-            async with asyncio.timeout(idle_timeout):
-                chunk = await anext(stream)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise TusError(408, "body_timeout", f"no bytes arrived for {idle_timeout:g}s") from None
-        yield chunk
