@@ -76,7 +76,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class HookReceiver:
-    """`idle_timeout`: a kept connection idle this long is closed, as real endpoints do (uvicorn after 5 s)."""
+    """`idle_timeout`: a kept connection idle this long after an answer is closed, as real endpoints do (uvicorn
+    after 5 s)."""
 
     def __init__(self, idle_timeout: float | None = None) -> None:
         self.deliveries: list[Delivery] = []
@@ -131,7 +132,15 @@ class HookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            timeout = receiver._idle_timeout  # past it the connection is closed (handle_one_request's TimeoutError)
+
+            def handle(self) -> None:
+                """As BaseHTTPRequestHandler's, but a kept connection idle for `idle_timeout` after an answer is
+                closed (the first request of a new connection is on its way: it may be slow on a busy machine)."""
+                self.close_connection = True
+                self.handle_one_request()
+                self.connection.settimeout(receiver._idle_timeout)
+                while not self.close_connection:
+                    self.handle_one_request()  # a timeout closes the connection
 
             def setup(self) -> None:
                 super().setup()

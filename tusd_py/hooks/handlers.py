@@ -30,6 +30,7 @@ KEEPALIVE_SECONDS = 1.0
 MAX_CONNECTIONS = 100
 # What a connection the endpoint closed under a request looks like: nothing of the request was answered.
 _STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+BACKSTOP_SECONDS = 5.0
 
 
 class HookHandler(Protocol):
@@ -85,10 +86,11 @@ class HttpHooks:
         body = request.to_bytes()
         for attempt in range(self.retries + 1):
             try:
-                # httpx's timeout bounds each read; this bounds the whole exchange, however steadily it trickles.
-                async with asyncio.timeout(self.timeout):
+                # A last resort only (an answer's head trickled byte by byte): a cancelled exchange may leave its
+                # socket for the garbage collector, so the deadline is kept by _exchange, which closes it.
+                async with asyncio.timeout(self.timeout + BACKSTOP_SECONDS):
                     answer = await self._post(body)
-            except TimeoutError:
+            except (TimeoutError, httpx.TimeoutException):
                 problem = f"no complete answer within {self.timeout:g}s"
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
@@ -105,11 +107,32 @@ class HttpHooks:
     async def _post(self, body: bytes) -> httpx.Response:
         """One attempt. A kept connection the endpoint closed as it was reused is replaced once, at once: the
         endpoint never saw that request, and this is no failure of the endpoint's."""
-        headers = {"Content-Type": "application/json"}
+        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            return await self.client.post(self.url, content=body, headers=headers)
+            return await self._exchange(self.client, body, deadline)
         except _STALE_CONNECTION:
-            return await self._fresh.post(self.url, content=body, headers=headers)
+            return await self._exchange(self._fresh, body, deadline)
+
+    async def _exchange(self, client: httpx.AsyncClient, body: bytes, deadline: float) -> httpx.Response:
+        """POST and read the answer by `deadline`, however steadily it trickles; the response is closed (and its
+        connection with it, when unfinished) whatever happens. TimeoutError past the deadline."""
+        loop = asyncio.get_running_loop()
+        headers = {"Content-Type": "application/json"}
+        request = client.build_request(
+            "POST", self.url, content=body, headers=headers, timeout=max(0.001, deadline - loop.time())
+        )
+        response = await client.send(request, stream=True)
+        try:
+            content = bytearray()
+            async for chunk in response.aiter_raw():
+                content += chunk
+                if len(content) > MAX_RESPONSE_BYTES:
+                    break  # too large: _read_http_answer says so
+                if loop.time() > deadline:
+                    raise TimeoutError
+        finally:
+            await response.aclose()
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(content))
 
     async def close(self) -> None:
         await self.client.aclose()
