@@ -181,6 +181,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await background.start()
+        if importer is not None:
+            importer.start_resuming()
         yield
         if importer is not None:
             await importer.stop()

@@ -79,6 +79,7 @@ class Importer:
         self.limits = limits
         self.client = SourceClient(policy)
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._resuming: asyncio.Task[int] | None = None
 
     async def start(
         self, request: ImportRequest, principal: Principal | None, origin: RequestOrigin | None
@@ -99,12 +100,65 @@ class Importer:
             origin=origin,
             source={"type": "url", "url": checked.target.url, "status": "importing", "attempts": 1},
         )
-        fetch = Fetch(info.id, checked)
-        self.tasks[info.id] = asyncio.create_task(self._run(fetch), name=f"import {info.id}")
+        self._spawn(Fetch(info.id, checked))
         return info
 
+    def _spawn(self, fetch: Fetch) -> None:
+        self.tasks[fetch.upload_id] = asyncio.create_task(self._claimed(fetch), name=f"import {fetch.upload_id}")
+
+    def start_resuming(self) -> None:
+        """At start-up, in the background: go on with the imports a previous run left unfinished."""
+        self._resuming = asyncio.create_task(self.resume(), name="resume imports")
+
+    async def resume(self) -> int:
+        """Every import the store says is still `importing` (the server stopped or died during it) is fetched
+        on: the source is checked against the policy again, then asked for the rest with a Range request
+        (If-Range: the ETag or Last-Modified it sent) or, when it cannot, read again from its start, skipping
+        what is stored. Returns how many were taken up."""
+        resumed = 0
+        async for info in self.service.store.iter_infos():
+            source = info.source or {}
+            if source.get("type") != "url" or source.get("status") != "importing" or info.id in self.tasks:
+                continue
+            resumed += 1
+            log.info("import into %s was interrupted at %d bytes: resuming it", info.id, info.offset)
+            self.tasks[info.id] = asyncio.create_task(self._resume(info, source), name=f"import {info.id}")
+        return resumed
+
+    async def _resume(self, info: UploadInfo, source: dict[str, Any]) -> None:
+        etag, modified = source.get("etag"), source.get("last_modified")
+        validator = Validator(etag, modified) if etag is not None or modified is not None else None
+        try:
+            checked = await check_target(source.get("url"), self.policy)
+        except TusError as error:  # refused now (--import-allow changed) or no longer resolvable
+            self.tasks.pop(info.id, None)
+            await self._fail(info.id, error)
+            return
+        fetch = Fetch(info.id, checked, validator, described="length" in source)
+        resumes = int(source.get("resumes") or 0) + 1
+        if await self.service.record_source(info.id, {"resumes": resumes}) is None:
+            self.tasks.pop(info.id, None)
+            return
+        await self._claimed(fetch)
+
+    async def _claimed(self, fetch: Fetch) -> None:
+        """One fetch per import across instances sharing a store: whoever holds `import:<id>` runs it."""
+        try:
+            claim = await self.service.locker.acquire(f"import:{fetch.upload_id}", timeout=0, interrupt=False)
+        except TusError:
+            self.tasks.pop(fetch.upload_id, None)
+            return  # another instance is fetching it
+        try:
+            await self._run(fetch)
+        finally:
+            await claim.release()
+
     async def stop(self) -> None:
-        """At shutdown: end every fetch (each upload keeps what it stored, unfinished)."""
+        """At shutdown: end every fetch (each upload keeps what it stored, unfinished, for the next start)."""
+        if self._resuming is not None:
+            self._resuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resuming
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
@@ -121,24 +175,25 @@ class Importer:
         except Stop:
             pass
         except Failed as failure:
-            await self._fail(fetch, failure.error)
+            await self._fail(fetch.upload_id, failure.error)
         except TimeoutError:
             timeout = self.limits.total_timeout
             await self._fail(
-                fetch,
+                fetch.upload_id,
                 TusError(504, "import_timeout", f"the import took longer than {timeout:g}s", {"timeout": timeout}),
             )
         except Exception as error:  # a bug: logged, and the upload says it failed rather than importing forever
             log.exception("import of %s into %s failed", fetch.checked.target.url, fetch.upload_id)
-            await self._fail(fetch, TusError(500, "import_failed", f"the import failed: {type(error).__name__}"))
+            crash = TusError(500, "import_failed", f"the import failed: {type(error).__name__}")
+            await self._fail(fetch.upload_id, crash)
         finally:
             self.tasks.pop(fetch.upload_id, None)
 
-    async def _fail(self, fetch: Fetch, error: TusError) -> None:
-        log.info("import into %s failed: %s %s", fetch.upload_id, error.code, error.message)
+    async def _fail(self, upload_id: str, error: TusError) -> None:
+        log.info("import into %s failed: %s %s", upload_id, error.code, error.message)
         changes = {"status": "failed", "error_code": error.code, "error_message": error.message}
         with contextlib.suppress(TusError, OSError):
-            await self.service.record_source(fetch.upload_id, changes, kind="source_failed")
+            await self.service.record_source(upload_id, changes, kind="source_failed")
 
     async def _fetch(self, fetch: Fetch) -> None:
         attempt = 1
@@ -233,6 +288,8 @@ class Importer:
         """Once: what the source says of itself (its final URL after redirects, its type and length)."""
         fetch.described = True
         changes: dict[str, Any] = {"length": total, "content_type": response.headers.get("content-type")}
+        if fetch.validator is not None and fetch.validator.known:  # what a resumed fetch checks, after a restart
+            changes.update(etag=fetch.validator.etag, last_modified=fetch.validator.last_modified)
         if hop.target.url != fetch.checked.target.url:
             changes["final_url"] = hop.target.url
         await self.service.record_source(fetch.upload_id, changes)
