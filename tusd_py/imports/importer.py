@@ -292,7 +292,9 @@ class Importer:
             changes.update(etag=fetch.validator.etag, last_modified=fetch.validator.last_modified)
         if hop.target.url != fetch.checked.target.url:
             changes["final_url"] = hop.target.url
-        await self.service.record_source(fetch.upload_id, changes)
+        content_type = (response.headers.get("content-type") or "").strip()[:200]
+        metadata = {"filetype": content_type} if content_type else None  # a download says what it is
+        await self.service.record_source(fetch.upload_id, changes, metadata=metadata)
 
     async def _append(self, fetch: Fetch, request: AppendRequest, body: SourceBody | None) -> UploadInfo:
         """The PATCH path: lock, checks, storage, progress, completion and the pipeline."""

@@ -707,13 +707,20 @@ class UploadService:
         return info
 
     async def record_source(
-        self, upload_id: str, changes: dict[str, Any], kind: str | None = None
+        self,
+        upload_id: str,
+        changes: dict[str, Any],
+        kind: str | None = None,
+        *,
+        metadata: dict[str, str] | None = None,
     ) -> UploadInfo | None:
-        """Update what the upload's `source` says (an import's state) and tell listeners `kind`; None once gone."""
+        """Update what the upload's `source` says (an import's state) and tell listeners `kind`; None once gone.
+        `metadata` adds what the source said of itself (its type) where the upload's metadata says nothing."""
         try:
             async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, interrupt=False):
                 info = await self.store.get_info(upload_id)
                 info.source = {**(info.source or {}), **changes}
+                info.metadata = {**(metadata or {}), **info.metadata}
                 await self.store.save_info(info)
         except TusError as error:
             if error.status in (404, 410):
