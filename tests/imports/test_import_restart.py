@@ -4,6 +4,7 @@ with a clear reason on the upload's event stream."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,13 @@ from tests.imports.helpers import settled, start_import
 from tests.imports.sources import CONTENT, ETAG, SourceServer
 from tests.support.live_server import LiveServer, start_live
 from tests.support.waiting import eventually
+from tusd_py.imports.importer import Importer, ImportLimits
+from tusd_py.imports.policy import AllowList
+from tusd_py.imports.source import SourcePolicy
+from tusd_py.locking.memory import MemoryLocker
+from tusd_py.protocol.creation import CreationRequest
+from tusd_py.storage.file import FileStore
+from tusd_py.uploads.service import Limits, UploadService
 
 # The gated sources hold their first connection open after a third of the body: the importer must not give up on
 # it before the test stops the server.
@@ -98,3 +106,32 @@ async def test_an_import_the_policy_no_longer_allows_fails_when_the_server_start
     follower = await follow_ws(events_uri(answer), stop_after=is_type("completed", "failed"))
     failed = follower.events[-1]
     assert failed["type"] == "failed" and failed["error_code"] == "import_address_refused"
+
+
+async def test_instances_sharing_a_store_take_up_an_interrupted_import_once(
+    tmp_path: Path, source: SourceServer
+) -> None:
+    """Two importers on one store and one locker (two instances after a third died) look for interrupted
+    imports at the same time: one of them fetches it, once."""
+    service = UploadService(FileStore(tmp_path), MemoryLocker(), Limits())
+    url = source.base_url + "/file.bin"
+    fetched_before = len(source.requests_to("/file.bin"))
+    info = await service.create(
+        CreationRequest(length=None, deferred=True),
+        source={"type": "url", "url": url, "status": "importing", "attempts": 1},
+    )
+    policy = SourcePolicy(allow=AllowList.parse("127.0.0.1"))
+    importers = [Importer(service, policy, ImportLimits()) for _ in range(2)]
+    try:
+        found = await asyncio.gather(*(importer.resume() for importer in importers))
+        assert found == [1, 1]  # both see it; the import:<id> lock lets one of them fetch it
+        await asyncio.gather(*(task for importer in importers for task in list(importer.tasks.values())))
+        done = await service.load(info.id)
+        assert done.is_complete and done.source is not None and done.source["status"] == "completed"
+        assert done.source["resumes"] == 1
+        assert len(source.requests_to("/file.bin")) == fetched_before + 1
+        assert (tmp_path / info.id).read_bytes() == CONTENT
+        assert await importers[0].resume() == 0 and await importers[1].resume() == 0  # nothing left to take up
+    finally:
+        for importer in importers:
+            await importer.stop()

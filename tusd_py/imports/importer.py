@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -73,13 +75,16 @@ class Fetch:
 
 
 class Importer:
-    def __init__(self, service: UploadService, policy: SourcePolicy, limits: ImportLimits) -> None:
+    def __init__(
+        self, service: UploadService, policy: SourcePolicy, limits: ImportLimits, *, rescan_interval: float = 60.0
+    ) -> None:
         self.service = service
+        self.rescan_interval = rescan_interval
         self.policy = policy
         self.limits = limits
         self.client = SourceClient(policy)
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self._resuming: asyncio.Task[int] | None = None
+        self._resuming: asyncio.Task[None] | None = None
 
     async def start(
         self, request: ImportRequest, principal: Principal | None, origin: RequestOrigin | None
@@ -100,58 +105,73 @@ class Importer:
             origin=origin,
             source={"type": "url", "url": checked.target.url, "status": "importing", "attempts": 1},
         )
-        self._spawn(Fetch(info.id, checked))
+        self._spawn(info.id, partial(self._run, Fetch(info.id, checked)))
         return info
 
-    def _spawn(self, fetch: Fetch) -> None:
-        self.tasks[fetch.upload_id] = asyncio.create_task(self._claimed(fetch), name=f"import {fetch.upload_id}")
+    def _spawn(self, upload_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        self.tasks[upload_id] = asyncio.create_task(self._claimed(upload_id, work), name=f"import {upload_id}")
+
+    async def _claimed(self, upload_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        """One fetch per import across instances sharing a store: whoever holds `import:<id>` runs it."""
+        try:
+            claim = await self.service.locker.acquire(f"import:{upload_id}", timeout=0, interrupt=False)
+        except TusError:
+            self.tasks.pop(upload_id, None)
+            return  # another instance is fetching it
+        try:
+            await work()
+        finally:
+            self.tasks.pop(upload_id, None)
+            await claim.release()
 
     def start_resuming(self) -> None:
-        """At start-up, in the background: go on with the imports a previous run left unfinished."""
-        self._resuming = asyncio.create_task(self.resume(), name="resume imports")
+        """From start-up, in the background: go on with the imports left unfinished by a server that stopped
+        or died (this one before its restart, or another instance sharing the store), now and every
+        `rescan_interval` seconds."""
+        self._resuming = asyncio.create_task(self._resume_forever(), name="resume imports")
+
+    async def _resume_forever(self) -> None:
+        while True:
+            try:
+                await self.resume()
+            except Exception:
+                log.exception("looking for interrupted imports failed")
+            await asyncio.sleep(self.rescan_interval)
 
     async def resume(self) -> int:
-        """Every import the store says is still `importing` (the server stopped or died during it) is fetched
-        on: the source is checked against the policy again, then asked for the rest with a Range request
-        (If-Range: the ETag or Last-Modified it sent) or, when it cannot, read again from its start, skipping
-        what is stored. Returns how many were taken up."""
-        resumed = 0
+        """Take up every import the store says is still `importing` that nobody fetches. Returns how many
+        were found (some may turn out to be another instance's)."""
+        found = 0
         async for info in self.service.store.iter_infos():
             source = info.source or {}
             if source.get("type") != "url" or source.get("status") != "importing" or info.id in self.tasks:
                 continue
-            resumed += 1
-            log.info("import into %s was interrupted at %d bytes: resuming it", info.id, info.offset)
-            self.tasks[info.id] = asyncio.create_task(self._resume(info, source), name=f"import {info.id}")
-        return resumed
+            found += 1
+            self._spawn(info.id, partial(self._resume, info.id))
+        return found
 
-    async def _resume(self, info: UploadInfo, source: dict[str, Any]) -> None:
+    async def _resume(self, upload_id: str) -> None:
+        """The source is checked against the policy again, then asked for the rest with a Range request
+        (If-Range: the ETag or Last-Modified it sent) or, when it cannot, read again from its start, skipping
+        what is stored."""
+        try:
+            info = await self.service.load(upload_id)
+        except TusError:
+            return  # removed meanwhile
+        source = info.source or {}
+        if source.get("status") != "importing":
+            return  # finished by the instance that held it until now
+        log.info("import into %s was interrupted at %d bytes: resuming it", upload_id, info.offset)
         etag, modified = source.get("etag"), source.get("last_modified")
         validator = Validator(etag, modified) if etag is not None or modified is not None else None
         try:
             checked = await check_target(source.get("url"), self.policy)
         except TusError as error:  # refused now (--import-allow changed) or no longer resolvable
-            self.tasks.pop(info.id, None)
-            await self._fail(info.id, error)
+            await self._fail(upload_id, error)
             return
-        fetch = Fetch(info.id, checked, validator, described="length" in source)
         resumes = int(source.get("resumes") or 0) + 1
-        if await self.service.record_source(info.id, {"resumes": resumes}) is None:
-            self.tasks.pop(info.id, None)
-            return
-        await self._claimed(fetch)
-
-    async def _claimed(self, fetch: Fetch) -> None:
-        """One fetch per import across instances sharing a store: whoever holds `import:<id>` runs it."""
-        try:
-            claim = await self.service.locker.acquire(f"import:{fetch.upload_id}", timeout=0, interrupt=False)
-        except TusError:
-            self.tasks.pop(fetch.upload_id, None)
-            return  # another instance is fetching it
-        try:
-            await self._run(fetch)
-        finally:
-            await claim.release()
+        if await self.service.record_source(upload_id, {"resumes": resumes}) is not None:
+            await self._run(Fetch(upload_id, checked, validator, described="length" in source))
 
     async def stop(self) -> None:
         """At shutdown: end every fetch (each upload keeps what it stored, unfinished, for the next start)."""
