@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -422,8 +422,8 @@ class UploadService:
 
     async def _whole_hashers(self, info: UploadInfo, whole: Checksum | None) -> tuple[Sha256 | None, Hasher | None]:
         """The upload's running SHA-256 (None when lost or turned off), and what hashes the whole upload for
-        the stated digest: the running state itself for sha-256, else one read of what storage holds (a lost
-        state is then rebuilt from that read, so completion need not read it again)."""
+        the stated digest: the running state itself for sha-256, else one read of what storage holds (which
+        rebuilds a lost running state on the way, so completion need not read the upload again)."""
         running = self.digests.resume(info.id, info.offset) if self.digests is not None else None
         if whole is None:
             return running, None
@@ -432,10 +432,13 @@ class UploadService:
         if not isinstance(self.store, ContentReader):
             return running, None
         hasher = hashlib.new(whole.algorithm)
+        if running is None and self.digests is not None:
+            running = hasher if whole.algorithm == "sha256" else hashlib.sha256()
+            hashers = [hasher] if running is hasher else [hasher, running]
+        else:
+            hashers = [hasher]
         async for chunk in self.store.read(info, 0, info.offset):
-            await asyncio.to_thread(hasher.update, chunk)
-        if whole.algorithm == "sha256" and self.digests is not None:
-            return hasher, hasher
+            await asyncio.to_thread(_update_all, hashers, chunk)
         return running, hasher
 
     def _digest_feed(
@@ -737,3 +740,8 @@ class UploadService:
     def _require(self, capability: Capability, needed: bool, extension: str) -> None:
         if needed and capability not in self.store.capabilities:
             raise TusError(501, "extension_not_supported", f"the configured store does not support {extension}")
+
+
+def _update_all(hashers: Sequence[Hasher], data: bytes) -> None:
+    for hasher in hashers:
+        hasher.update(data)
