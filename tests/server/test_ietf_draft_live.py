@@ -250,3 +250,39 @@ def test_a_digest_stated_at_creation_is_checked_after_a_server_restart(tmp_path:
         assert download.headers["Repr-Digest"] == stated
     finally:
         live.stop()
+
+
+def test_a_new_request_on_an_upload_ends_the_one_in_flight(server: LiveServer) -> None:
+    """As the draft recommends: a HEAD while an append is still open ends that append (keeping its bytes)
+    and answers with the offset it reached; the client resumes from there."""
+    data = random.Random(4).randbytes(2**20)
+    draft = {"Upload-Draft-Interop-Version": "8"}
+    created = httpx.post(server.endpoint, headers={**draft, "Upload-Complete": "?0"}, timeout=DEADLINE)
+    url = created.headers["Location"]
+    raw = RawClient(server)
+    try:
+        raw.send_head(
+            "PATCH",
+            url.removeprefix(server.base_url),
+            {**draft, "Upload-Complete": "?1", "Upload-Offset": "0", "Content-Type": "application/partial-upload",
+             "Content-Length": str(len(data))},
+        )  # fmt: skip
+        raw.sock.sendall(data[:100_000])
+        wait_until(lambda: _stored(server, url) >= 100_000, timeout=DEADLINE)
+        head = httpx.head(url, headers=draft, timeout=DEADLINE)
+        assert head.status_code == 204 and head.headers["Upload-Complete"] == "?0"
+        offset = int(head.headers["Upload-Offset"])
+        assert offset == 100_000
+        ended = raw.read_until(rb"HTTP/1\.1 ([2-5]\d\d) [^\r]*\r\n")  # the final answer, after any 104
+        assert ended.group(1) == b"409"  # the interrupted append, told where it stopped
+    finally:
+        raw.close()
+    rest = {
+        **draft,
+        "Upload-Complete": "?1",
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/partial-upload",
+    }
+    done = httpx.patch(url, headers=rest, content=data[offset:], timeout=DEADLINE)
+    assert done.status_code == 200
+    assert hashlib.sha256(httpx.get(url, timeout=DEADLINE).content).digest() == hashlib.sha256(data).digest()
