@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -340,3 +341,25 @@ async def test_a_stated_digest_survives_a_restart(make_tus: MakeTus, upload_dir:
     done = await second.http.patch(url, headers=append_headers(8, 7, True), content=b"after")
     assert done.status_code == 200
     assert (await second.http.get(url)).headers["Repr-Digest"] == repr_digest(b"before after")
+
+
+async def test_a_body_longer_than_the_upload_is_checked_against_the_stated_digest(
+    tus: TusClient, upload_dir: Path
+) -> None:
+    """A chunked tus PATCH that runs past the length keeps the bytes up to it (413): with a stated digest those
+    bytes complete the upload, so they are checked first."""
+    headers = {**draft(8, False, Upload_Length="6"), "Repr-Digest": repr_digest(b"abcdef")}
+    url = (await tus.http.post("/files/", headers=headers, content=b"abc")).headers["Location"]
+
+    async def chunked(body: bytes) -> AsyncIterator[bytes]:  # no Content-Length
+        yield body
+
+    patch_headers = tus_headers(upload_offset=3, content_type="application/offset+octet-stream")
+    refused = await tus.http.patch(url, headers=patch_headers, content=chunked(b"XYZ and more"))
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert stored(upload_dir, url) == b"abc"
+    longer = await tus.http.patch(url, headers=patch_headers, content=chunked(b"def and more"))
+    assert longer.status_code == 413 and longer.json()["error_code"] == "body_exceeds_length"
+    assert stored(upload_dir, url) == b"abcdef"
+    head = await tus.http.head(url, headers=draft(8))
+    assert head.headers["Upload-Complete"] == "?1"

@@ -349,13 +349,13 @@ class UploadService:
         running, whole_hasher = await self._whole_hashers(info, whole)
         if whole_hasher is None:
             whole = None  # the store cannot read back what it holds: the stated digest cannot be checked
-        staged = body_checksum is not None or whole is not None  # staged bytes are not part of the upload yet:
+        staged = body_checksum is not None or whole is not None  # not part of the upload yet: no progress for them
         tee, catch_up = self._digest_feed(info, running, body_hasher, whole_hasher, transfer, staged=staged)
         appender = self.store.open_appender(
             info,
             staged=staged,
             hasher=tee or body_hasher,
-            on_written=None if staged else stored,  # no progress for them
+            on_written=None if staged else stored,
             still_ours=lock.is_held,
         )
         self._transfers.add(transfer)
@@ -416,9 +416,11 @@ class UploadService:
 
     @staticmethod
     def _ends_upload(info: UploadInfo, request: AppendRequest, offset: int, transfer: Transfer) -> bool:
-        if not transfer.ended_cleanly:
-            return False
-        return request.completes or (info.size is not None and offset >= info.size)
+        """Whether the body brought the upload to its end: to its length, however the body ended (one longer
+        than the length keeps the bytes up to it), or as the draft's completing append, ended in full."""
+        if info.size is not None and offset >= info.size:
+            return True
+        return request.completes and transfer.ended_cleanly
 
     async def _whole_hashers(self, info: UploadInfo, whole: Checksum | None) -> tuple[Sha256 | None, Hasher | None]:
         """The upload's running SHA-256 (None when lost or turned off), and what hashes the whole upload for
