@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.live_server import LiveServer, start_live
 from tests.support.tus import payload
+from tests.support.waiting import wait_until
 
 BOUNDARY = b"hostile"
 
@@ -108,3 +109,33 @@ def test_a_huge_form_is_streamed_not_held(impatient_server: LiveServer, tmp_path
     [upload] = response.json()["uploads"]
     assert upload["size"] == len(data)
     assert httpx.get(upload["url"], timeout=60).content == data
+
+
+def test_a_server_stopping_mid_form_answers_503_and_marks_its_file_failed(tmp_path: Path) -> None:
+    """SIGTERM while a form waits for its next bytes: the request ends at once with a 503 JSON error (not a 500
+    after uvicorn's graceful timeout), and the file it was receiving is failed, never finished."""
+    server = start_live(tmp_path, "--network-timeout", "5m")
+    try:
+        head = b'--hostile\r\nContent-Disposition: form-data; name="batch"\r\n\r\nstopped-form\r\n' + (
+            b'--hostile\r\nContent-Disposition: form-data; name="f"; filename="cut.bin"\r\n\r\n'
+        )
+        request = (
+            f"POST {server.base_path}form HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"Content-Type: multipart/form-data; boundary=hostile\r\nContent-Length: 1000000\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+            sock.sendall(request + head + payload(200_000))
+            wait_until(lambda: any(p.stat().st_size >= 200_000 for p in server.upload_dir.glob("[0-9a-f]*[0-9a-f]")))
+            server.stop()
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert b" 503 " in status_line, answer[:300]
+        assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error_code"] == "server_shutting_down"
+        server.start()
+        [row] = httpx.get(server.endpoint, params={"batch": "stopped-form"}).json()["uploads"]
+        assert row["status"] == "failed" and row["completed_at"] is None
+        assert row["source"]["error_code"] == "server_shutting_down"
+    finally:
+        server.stop()
