@@ -132,3 +132,21 @@ async def test_options_advertises_the_extensions(s3_tus: TusClient) -> None:
     extensions = set(response.headers["Tus-Extension"].split(","))
     assert {"creation", "creation-with-upload", "termination", "concatenation", "creation-defer-length",
             "checksum"} <= extensions
+
+
+async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
+                                                                     s3_bucket: str) -> None:
+    import time
+
+    tus = make_s3_tus(s3_part_size=5 * MiB, expire_after=3600.0)
+    expiring = await tus.new_upload(20 * MiB)
+    assert (await tus.patch(expiring, os.urandom(6 * MiB), offset=0)).status_code == 204
+    finished = await tus.uploaded(b"kept")
+    service = tus.app.state.service
+    service.clock = lambda: time.time() + 7200  # two hours on: the unfinished upload is past its expiry
+    assert await service.sweep() == 1
+    assert seaweedfs.multipart_uploads(s3_bucket) == []
+    remaining = {key for key in seaweedfs.keys(s3_bucket) if not key.startswith("tusd-py-gone/")}
+    assert remaining == {object_id(finished), object_id(finished) + ".info"}
+    assert (await tus.head(expiring)).status_code == 410
+    assert (await tus.http.get(finished)).content == b"kept"

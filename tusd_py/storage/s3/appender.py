@@ -135,9 +135,7 @@ class S3Appender(S3Writer):
     async def _dispatch(self, size: int) -> None:
         """Cut the first `size` buffered bytes into the next part and start uploading it (a slot permitting)."""
         self._check_ours()
-        joined = b"".join(self._pieces)
-        body, rest = joined[:size], joined[size:]
-        self._pieces, self._buffered = ([rest] if rest else []), len(rest)
+        body = self._take(size)
         carried = min(self._carried, len(body))
         self._carried -= carried
         number = self._next
@@ -147,6 +145,23 @@ class S3Appender(S3Writer):
         task = asyncio.get_running_loop().create_task(self._upload(number, body))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+
+    def _take(self, size: int) -> bytes:
+        """The first `size` buffered bytes, joined with one copy (only a split chunk's rest is copied again)."""
+        taken: list[bytes | memoryview] = []
+        count = 0
+        while count < size:
+            piece = self._pieces.pop(0)
+            need = size - count
+            if len(piece) > need:
+                taken.append(memoryview(piece)[:need])
+                self._pieces.insert(0, piece[need:])
+                count = size
+            else:
+                taken.append(piece)
+                count += len(piece)
+        self._buffered -= size
+        return b"".join(taken)
 
     async def _upload(self, number: int, body: bytes) -> None:
         try:
