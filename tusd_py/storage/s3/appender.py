@@ -20,6 +20,8 @@ from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage.base import WriteFenced
 from tusd_py.storage.s3.layout import MIN_PART_SIZE, Listing, Part, part_size_for
 
+MAX_HOLD_SECONDS = 0.25
+
 if TYPE_CHECKING:
     from tusd_py.storage.s3.store import S3Store
 
@@ -83,6 +85,8 @@ class S3Appender(S3Writer):
         self._tail_part = 0  # the part number the `.part`'s bytes open
         self._failure: BaseException | None = None
         self._ready = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed: asyncio.Task[None] | None = None
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -131,6 +135,31 @@ class S3Appender(S3Writer):
         self._received += len(data)
         while self._buffered >= self._part_size:
             await self._dispatch(self._part_size)
+        self._hold()
+
+    def _hold(self) -> None:
+        """A sender that pauses (a WebSocket client waiting for its window to be acknowledged) would leave a part
+        that S3 could take in memory: after MAX_HOLD_SECONDS without bytes, what is buffered goes as a part if it
+        is one (at least 5 MiB)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        if self._buffered >= MIN_PART_SIZE:
+            self._timer = asyncio.get_running_loop().call_later(MAX_HOLD_SECONDS, self._send_held)
+
+    def _send_held(self) -> None:
+        self._timer = None
+        if self._buffered >= MIN_PART_SIZE and not self._closed and self._failure is None and not self.fenced:
+            self._timed = asyncio.get_running_loop().create_task(self._dispatch_held())
+
+    async def _dispatch_held(self) -> None:
+        try:
+            await self._dispatch(self._buffered)
+        except WriteFenced:
+            pass
+        except BaseException as error:
+            if self._failure is None:
+                self._failure = error
 
     async def _dispatch(self, size: int) -> None:
         """Cut the first `size` buffered bytes into the next part and start uploading it (a slot permitting)."""
@@ -208,6 +237,11 @@ class S3Appender(S3Writer):
         return size is not None and self._start + self._received >= size
 
     async def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._timed is not None:
+            await asyncio.shield(self._timed)
         if self.fenced:
             return
         self._raise_failure()
