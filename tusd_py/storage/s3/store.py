@@ -26,6 +26,7 @@ from tusd_py.storage.s3.layout import (
     Keys,
     Listing,
     Part,
+    copy_ranges,
     join_id,
     listing_from,
     part_size_for,
@@ -361,12 +362,14 @@ class S3Store:
         key = self.keys.data(object_id)
         parts: list[Part] = []
         if all(partial.offset >= MIN_PART_SIZE for partial in partials[:-1]) and all(p.offset for p in partials):
-            for number, partial in enumerate(partials, start=1):
-                source_id, _ = split_id(partial.id)
-                answer = await self._call(f"copying partial {partial.id}", "upload_part_copy", final.id, Key=key,
-                                          UploadId=multipart_id, PartNumber=number,
-                                          CopySource={"Bucket": self.bucket, "Key": self.keys.data(source_id)})
-                parts.append(Part(number, partial.offset, str(answer["CopyPartResult"]["ETag"])))
+            for partial in partials:
+                source = {"Bucket": self.bucket, "Key": self.keys.data(split_id(partial.id)[0])}
+                for start, stop in copy_ranges(partial.offset):
+                    number = len(parts) + 1
+                    answer = await self._call(f"copying partial {partial.id}", "upload_part_copy", final.id,
+                                              Key=key, UploadId=multipart_id, PartNumber=number, CopySource=source,
+                                              CopySourceRange=f"bytes={start}-{stop - 1}")
+                    parts.append(Part(number, stop - start, str(answer["CopyPartResult"]["ETag"])))
         else:
             part_size = part_size_for(final.size, self.config.part_size)
             buffer = bytearray()
