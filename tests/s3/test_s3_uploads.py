@@ -189,3 +189,24 @@ async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: Seawe
         await tus.aclose()
     assert seen == [{"Type": "s3store", "Bucket": s3_bucket, "Key": f"up/{oid}"}]
     assert copies[0][1] == b"pipeline bytes" and not copies[0][0].exists()  # the copy is gone after the run
+
+
+async def test_ietf_uploads_of_unknown_length_complete_before_their_digest_is_read(
+    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    """The draft's completing body declares the length: the multipart upload is completed (the `.part` tail as its
+    last part) before the whole-upload SHA-256 is recorded, and the digest on GET is the bytes'."""
+    import base64
+
+    from tests.http.test_ietf_draft import append_headers, draft
+
+    created = await s3_tus.http.post("/files/", headers=draft(8, False), content=b"hello ")
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    last = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"world")
+    assert last.status_code in (200, 204), last.text
+    got = await s3_tus.http.get(url)
+    assert got.content == b"hello world"
+    expected = hashlib.sha256(b"hello world").digest()
+    assert got.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(expected).decode()}:"
+    assert seaweedfs.keys(s3_bucket)[object_id(url)] == 11
