@@ -127,11 +127,21 @@ async def test_checksummed_bodies_are_verified_before_they_are_stored(s3_tus: Tu
     assert (await s3_tus.http.get(url)).content == b"abcdefgh"
 
 
-async def test_options_advertises_the_extensions(s3_tus: TusClient) -> None:
-    response = await s3_tus.options()
-    extensions = set(response.headers["Tus-Extension"].split(","))
+async def test_options_advertises_the_extensions(s3_tus: TusClient, tmp_path: object) -> None:
+    """Every capability the file store has, so exactly the same extensions."""
+    from pathlib import Path
+
+    from tusd_py import Settings, create_app
+
+    file_tus = TusClient(create_app(Settings.from_env({}, upload_dir=Path(str(tmp_path)) / "files")), Path("."))
+    try:
+        expected = (await file_tus.options()).headers["Tus-Extension"]
+    finally:
+        await file_tus.aclose()
+    extensions = (await s3_tus.options()).headers["Tus-Extension"]
+    assert set(extensions.split(",")) == set(expected.split(","))
     assert {"creation", "creation-with-upload", "termination", "concatenation", "creation-defer-length",
-            "checksum"} <= extensions
+            "checksum"} <= set(extensions.split(","))
 
 
 async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
