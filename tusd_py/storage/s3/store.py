@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -124,7 +125,13 @@ class S3Store:
         created = await self._call("creating the multipart upload", "create_multipart_upload", object_id, **params)
         info.id = join_id(object_id, created["UploadId"])
         info.storage = storage_of(self.bucket, key)
-        await self._put_info(info)
+        try:
+            await self._put_info(info)
+        except BaseException:
+            with contextlib.suppress(Exception):  # S3 may be gone altogether: then the lifecycle rule does it
+                await self._call("aborting the multipart upload", "abort_multipart_upload", info.id,
+                                 missing_ok=True, Key=key, UploadId=created["UploadId"])
+            raise
 
     async def _put_info(self, info: UploadInfo) -> None:
         object_id, _ = split_id(info.id)
