@@ -47,6 +47,7 @@ from tusd_py.settings import Settings
 from tusd_py.state.base import BatchBook, ConcatIndex
 from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
 from tusd_py.storage import FileStore, UploadStore
+from tusd_py.storage.base import RemoteStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones, Tombstones
 
@@ -125,13 +126,9 @@ class Placement:
 
     @classmethod
     def of(cls, store: UploadStore, settings: Settings) -> Placement:
-        from tusd_py.storage.s3 import S3Store
-
-        if isinstance(store, S3Store):
-            from tusd_py.storage.s3.tombstones import S3Tombstones
-
+        if isinstance(store, RemoteStore):
             return cls(
-                S3Tombstones(store, settings.tombstone_ttl),
+                store.tombstones(settings.tombstone_ttl),
                 lambda info: dict(info.storage),
                 Path,
                 store.local_copy,

@@ -34,6 +34,7 @@ from tusd_py.storage.s3.layout import (
     split_id,
     storage_of,
 )
+from tusd_py.storage.s3.tombstones import S3Tombstones
 from tusd_py.storage.tusd_format import info_from_json, info_to_json, settle_completion, unreadable_info
 
 READ_CHUNK = 1024 * 1024
@@ -112,6 +113,9 @@ class S3Store:
 
     async def aclose(self) -> None:
         await self.connection.close()
+
+    def tombstones(self, ttl: float) -> S3Tombstones:
+        return S3Tombstones(self, ttl)
 
     # -- the core --------------------------------------------------------------------------------
 
