@@ -220,3 +220,22 @@ async def test_ietf_uploads_of_unknown_length_complete_before_their_digest_is_re
     expected = hashlib.sha256(b"hello world").digest()
     assert got.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(expected).decode()}:"
     assert seaweedfs.keys(s3_bucket)[object_id(url)] == 11
+
+
+async def test_a_digest_stated_at_creation_is_checked_on_s3(s3_tus: TusClient) -> None:
+    """The running SHA-256 this instance keeps checks a stated sha-256 without reading S3 back (it cannot read an
+    unfinished multipart upload)."""
+    import base64
+
+    from tests.http.test_ietf_draft import append_headers, draft
+
+    stated = "sha-256=:" + base64.b64encode(hashlib.sha256(b"first last").digest()).decode() + ":"
+    created = await s3_tus.http.post("/files/", headers={**draft(8, False), "Repr-Digest": stated}, content=b"first ")
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    refused = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"lost")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert await s3_tus.offset_of(url) == 6
+    done = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"last")
+    assert done.status_code == 200, done.text
+    assert (await s3_tus.http.get(url)).content == b"first last"

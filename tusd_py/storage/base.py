@@ -23,6 +23,7 @@ class Capability(StrEnum):
     DEFERRED_LENGTH = "deferred-length"
     STAGED_APPEND = "staged-append"  # bytes can be verified before they join the upload (checksum)
     RANGED_READS = "ranged-reads"
+    UNFINISHED_READS = "unfinished-reads"  # an upload's bytes can be read back while it is still being written
 
 
 class WriteFenced(Exception):

@@ -78,7 +78,9 @@ class PartBody(io.RawIOBase):
 class S3Store:
     """Uploads in an S3 bucket. Construct it anywhere; it connects on first use, in the loop that uses it."""
 
-    capabilities = frozenset(Capability)  # every one: checksums are staged locally before they become parts
+    # Checksummed bodies are staged locally before they become parts; an unfinished multipart upload's parts cannot
+    # be read back (S3 serves an object only once it is completed).
+    capabilities = frozenset(Capability) - {Capability.UNFINISHED_READS}
 
     def __init__(
         self,
