@@ -156,6 +156,11 @@ def create_app(
     tus = TusRoutes(service, settings)
     importer = importer_from(settings, service)
     ws_uploads = WebSocketUploads(service, shared.bus, tus.urls, settings)
+    forms = FormRoutes(
+        service,
+        tus.urls,
+        FormLimits(settings.max_size, settings.form_max_parts, settings.form_max_field_size, settings.network_timeout),
+    )
     background = Background(
         service,
         publisher,
@@ -165,7 +170,7 @@ def create_app(
         close=shared.close,
         pipeline=processing,
         hooks=service.hooks,
-        on_interrupt=[ws_uploads.interrupt],
+        on_interrupt=[ws_uploads.interrupt, forms.interrupt],
     )
 
     event_routes = EventRoutes(
@@ -181,6 +186,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await background.start()
+        if importer is not None:
+            importer.start_resuming()
         yield
         if importer is not None:
             await importer.stop()
@@ -194,13 +201,7 @@ def create_app(
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
         *ImportRoutes(importer, tus.urls).routes(),
-        *FormRoutes(
-            service,
-            tus.urls,
-            FormLimits(
-                settings.max_size, settings.form_max_parts, settings.form_max_field_size, settings.network_timeout
-            ),
-        ).routes(),
+        *forms.routes(),
         # Event, progress and upload-socket routes before downloads: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),
         *event_routes.routes(),
