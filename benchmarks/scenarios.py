@@ -71,6 +71,7 @@ class Scenario:
     key: ClassVar[str]
     figures: ClassVar[tuple[Figure, ...]]
     fresh_server_each_run: ClassVar[bool] = False  # a new server process for every run (memory figures)
+    stores: ClassVar[tuple[str, ...]] = ("file",)  # the servers of these stores take part (ServerKind.store)
     clear_between_runs: ClassVar[bool] = True
 
     def describe(self, sizes: Sizes) -> str:
@@ -96,6 +97,7 @@ def mib_per_second(count: int, seconds: float) -> float:
 
 class SinglePatch(Scenario):
     key = "single"
+    stores = ("file", "s3")
     figures = (
         Figure("single_patch", "one upload, one PATCH", "MiB/s", "higher"),
         Figure("single_patch_cpu", "server CPU time for it", "s/GiB", "lower"),
@@ -120,6 +122,7 @@ class SinglePatch(Scenario):
 
 class ChunkedPatches(Scenario):
     key = "chunked"
+    stores = ("file", "s3")
     figures = (Figure("chunked_patch", "one upload, 8 MiB PATCHes", "MiB/s", "higher"),)
 
     def describe(self, sizes: Sizes) -> str:
@@ -196,6 +199,7 @@ class Creations(Scenario):
     the figure measured the previous run's deletions, for every server alike."""
 
     key = "creates"
+    stores = ("file", "s3")
     figures = (Figure("creates", "uploads created (empty POSTs)", "per s", "higher"),)
     clear_between_runs = False
 
@@ -226,6 +230,7 @@ class Creations(Scenario):
 
 class PeakMemory(Scenario):
     key = "rss"
+    stores = ("file", "s3")
     figures = (Figure("peak_rss", "peak RSS during a large upload", "MB", "lower"),)
     fresh_server_each_run = True
 
@@ -247,6 +252,7 @@ DOWNLOAD_MARGIN = MiB
 
 class Downloads(Scenario):
     key = "download"
+    stores = ("file", "s3")
     figures = (
         Figure("download_full", "download, whole file", "MiB/s", "higher"),
         Figure("download_range", "download, one Range", "MiB/s", "higher"),
