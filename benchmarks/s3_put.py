@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--part-size", type=int, default=8 * MiB)
+    parser.add_argument("--part-size", type=int, default=16 * MiB)  # tusd_py's defaults: 16 MiB, 4 at once
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
