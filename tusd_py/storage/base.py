@@ -121,3 +121,14 @@ class FileServer(Protocol):
 @runtime_checkable
 class LengthDeferrer(Protocol):
     async def declare_length(self, info: UploadInfo, length: int) -> None: ...
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    """A store that can hand downloads to its own servers (S3's presigned URLs) instead of sending the bytes."""
+
+    def presigns_downloads(self) -> bool: ...
+
+    async def presigned_url(self, info: UploadInfo, disposition: str, media_type: str) -> str:
+        """A URL that serves the finished upload's bytes for a while, with these Content-Disposition and -Type."""
+        ...

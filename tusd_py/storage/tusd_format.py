@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.info import UploadInfo
 
 # tusd ignores keys it does not know, so tusd_py keeps its own bookkeeping under one extra key.
@@ -80,4 +81,14 @@ def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> Uploa
         protocol=str(extra.get("protocol", "tus")),
         sha256=bytes.fromhex(extra["sha256"]) if isinstance(extra.get("sha256"), str) else None,
         storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
+    )
+
+
+def unreadable_info(upload_id: str, what: str) -> TusError:
+    """410 for an upload whose info (`what`: its file, its object) cannot be parsed."""
+    return TusError(
+        410,
+        "upload_info_unreadable",
+        f"the upload's {what} is empty or damaged, so the upload cannot be served; DELETE removes what is left",
+        {"upload_id": upload_id},
     )

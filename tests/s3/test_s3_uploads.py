@@ -1,0 +1,134 @@
+"""The tus protocol on the S3 store, in-process, against a real SeaweedFS: what S3 ends up holding, step by step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from tests.http.tus_client import TusClient, upload_id_of
+from tests.s3.conftest import MakeS3Tus
+from tests.support.seaweedfs import SeaweedFS
+
+MiB = 2**20
+
+
+def object_id(url: str) -> str:
+    return upload_id_of(url).rsplit("+", 1)[0]
+
+
+async def test_small_patches_go_to_the_part_object_then_complete(
+    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    data = os.urandom(3 * MiB)
+    url = await s3_tus.new_upload(len(data), metadata="filename aGVsbG8udHh0")
+    upload_id = upload_id_of(url)
+    assert "+" in upload_id
+    oid = object_id(url)
+    assert seaweedfs.keys(s3_bucket) == {f"{oid}.info": seaweedfs.keys(s3_bucket)[f"{oid}.info"]}
+    response = await s3_tus.patch(url, data[: MiB], offset=0)
+    assert response.status_code == 204, response.text
+    assert seaweedfs.keys(s3_bucket)[f"{oid}.part"] == MiB
+    assert await s3_tus.offset_of(url) == MiB
+    response = await s3_tus.patch(url, data[MiB:], offset=MiB)
+    assert response.status_code == 204, response.text
+    keys = seaweedfs.keys(s3_bucket)
+    assert keys.get(oid) == len(data) and f"{oid}.part" not in keys
+    assert await s3_tus.offset_of(url) == len(data)
+    got = await s3_tus.http.get(url)
+    assert got.status_code == 200 and got.content == data
+    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    assert info["ID"] == upload_id
+    assert info["Storage"] == {"Type": "s3store", "Bucket": s3_bucket, "Key": oid}
+    assert info["MetaData"] == {"filename": "hello.txt"}
+    assert info["TusdPy"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert seaweedfs.multipart_uploads(s3_bucket) == []
+
+
+async def test_a_large_body_becomes_parts_with_a_tail(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
+                                                      s3_bucket: str) -> None:
+    tus = make_s3_tus(s3_part_size=5 * MiB, s3_concurrent_part_uploads=2)
+    data = os.urandom(23 * MiB + 5)
+    url = await tus.new_upload(len(data))
+    first = 12 * MiB + 7  # two 5 MiB parts, then a 2 MiB tail into .part
+    assert (await tus.patch(url, data[:first], offset=0)).status_code == 204
+    oid = object_id(url)
+    assert seaweedfs.keys(s3_bucket)[f"{oid}.part"] == first - 10 * MiB
+    parts = seaweedfs.client().list_parts(Bucket=s3_bucket, Key=oid, UploadId=upload_id_of(url).rsplit("+", 1)[1])
+    assert [p["Size"] for p in parts["Parts"]] == [5 * MiB, 5 * MiB]
+    assert await tus.offset_of(url) == first
+    assert (await tus.patch(url, data[first:], offset=first)).status_code == 204
+    assert seaweedfs.keys(s3_bucket)[oid] == len(data)
+    assert (await tus.http.get(url)).content == data
+    ranged = await tus.http.get(url, headers={"Range": "bytes=6291456-6291465"})
+    assert ranged.status_code == 206 and ranged.content == data[6291456:6291466]
+
+
+async def test_an_empty_upload_ends_with_an_empty_object(s3_tus: TusClient, seaweedfs: SeaweedFS,
+                                                         s3_bucket: str) -> None:
+    url = await s3_tus.new_upload(0)
+    assert seaweedfs.keys(s3_bucket)[object_id(url)] == 0
+    assert (await s3_tus.head(url)).headers["Upload-Offset"] == "0"
+    got = await s3_tus.http.get(url)
+    assert got.status_code == 200 and got.content == b""
+
+
+async def test_termination_removes_every_object_and_the_multipart_upload(
+    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    url = await s3_tus.new_upload(10 * MiB)
+    assert (await s3_tus.patch(url, os.urandom(MiB), offset=0)).status_code == 204
+    assert (await s3_tus.delete(url)).status_code == 204
+    assert [key for key in seaweedfs.keys(s3_bucket) if not key.startswith("tusd-py-gone/")] == []
+    assert seaweedfs.multipart_uploads(s3_bucket) == []
+    assert (await s3_tus.head(url)).status_code == 410
+
+
+async def test_deferred_length_rewrites_the_info(s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str) -> None:
+    url = await s3_tus.new_upload(defer=True)
+    oid = object_id(url)
+    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    assert info["SizeIsDeferred"] is True
+    assert (await s3_tus.patch(url, b"abc", offset=0)).status_code == 204
+    response = await s3_tus.patch(url, b"defg", offset=3, headers={"Upload-Length": "7"})
+    assert response.status_code == 204, response.text
+    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    assert info["SizeIsDeferred"] is False and info["Size"] == 7
+    assert (await s3_tus.http.get(url)).content == b"abcdefg"
+
+
+async def test_concatenation_small_and_large(make_s3_tus: MakeS3Tus) -> None:
+    tus = make_s3_tus(s3_part_size=5 * MiB)
+    for sizes in ([10, 20, 5], [5 * MiB + 3, 6 * MiB, 100]):
+        pieces = [os.urandom(size) for size in sizes]
+        urls = [await tus.uploaded(piece, concat="partial") for piece in pieces]
+        response = await tus.create(concat="final;" + " ".join(urls))
+        assert response.status_code == 201, response.text
+        final = response.headers["Location"]
+        assert await tus.offset_of(final) == sum(sizes)
+        assert (await tus.http.get(final)).content == b"".join(pieces)
+
+
+async def test_checksummed_bodies_are_verified_before_they_are_stored(s3_tus: TusClient) -> None:
+    import base64
+
+    url = await s3_tus.new_upload(8)
+    good = base64.b64encode(hashlib.sha1(b"abcd").digest()).decode()
+    response = await s3_tus.patch(url, b"abcd", offset=0, headers={"Upload-Checksum": f"sha1 {good}"})
+    assert response.status_code == 204, response.text
+    bad = base64.b64encode(hashlib.sha1(b"nope").digest()).decode()
+    response = await s3_tus.patch(url, b"efgh", offset=4, headers={"Upload-Checksum": f"sha1 {bad}"})
+    assert response.status_code == 460, response.text
+    assert await s3_tus.offset_of(url) == 4
+    response = await s3_tus.patch(url, b"efgh", offset=4,
+                                  headers={"Upload-Checksum": "sha1 " + base64.b64encode(
+                                      hashlib.sha1(b"efgh").digest()).decode()})
+    assert response.status_code == 204, response.text
+    assert (await s3_tus.http.get(url)).content == b"abcdefgh"
+
+
+async def test_options_advertises_the_extensions(s3_tus: TusClient) -> None:
+    response = await s3_tus.options()
+    extensions = set(response.headers["Tus-Extension"].split(","))
+    assert {"creation", "creation-with-upload", "termination", "concatenation", "creation-defer-length",
+            "checksum"} <= extensions
