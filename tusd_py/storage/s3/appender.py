@@ -196,7 +196,12 @@ class S3Appender(S3Writer):
         if self.fenced:
             return
         self._raise_failure()
-        if not self._received and not self._completes():
+        if not self._received:
+            if self._completes():
+                # No bytes, yet the upload is whole (an empty PATCH once it is, or a declared length equal to the
+                # offset): complete it unless that happened before; listing a completed upload's parts would 409.
+                self._check_ours()
+                await self._store.finish(self._info)
             return
         await self._prepare()
         completes = self._completes()
