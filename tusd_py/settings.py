@@ -123,7 +123,7 @@ class Settings:
     s3_region: str | None = setting(None, "S3 region (else AWS_REGION, the AWS config, or us-east-1)", "str", True)
     s3_object_prefix: str = setting("", "prefix of every object key: `a/b` keeps an upload at a/b/<objectId>")
     s3_part_size: int = setting(
-        16 * 2**20, "bytes per S3 multipart part, 5MiB to 5GiB (grown for uploads past 10,000 parts)", "size"
+        8 * 2**20, "bytes per S3 multipart part, 5MiB to 5GiB (grown for uploads past 10,000 parts)", "size"
     )
     s3_concurrent_part_uploads: int = setting(
         4, "parts of one PATCH uploaded to S3 at once, 1 to 64 (memory: part size x (this + 1))", "int"

@@ -132,3 +132,60 @@ async def test_options_advertises_the_extensions(s3_tus: TusClient) -> None:
     extensions = set(response.headers["Tus-Extension"].split(","))
     assert {"creation", "creation-with-upload", "termination", "concatenation", "creation-defer-length",
             "checksum"} <= extensions
+
+
+async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
+                                                                     s3_bucket: str) -> None:
+    import time
+
+    tus = make_s3_tus(s3_part_size=5 * MiB, expire_after=3600.0)
+    expiring = await tus.new_upload(20 * MiB)
+    assert (await tus.patch(expiring, os.urandom(6 * MiB), offset=0)).status_code == 204
+    finished = await tus.uploaded(b"kept")
+    service = tus.app.state.service
+    service.clock = lambda: time.time() + 7200  # two hours on: the unfinished upload is past its expiry
+    assert await service.sweep() == 1
+    assert seaweedfs.multipart_uploads(s3_bucket) == []
+    remaining = {key for key in seaweedfs.keys(s3_bucket) if not key.startswith("tusd-py-gone/")}
+    assert remaining == {object_id(finished), object_id(finished) + ".info"}
+    assert (await tus.head(expiring)).status_code == 410
+    assert (await tus.http.get(finished)).content == b"kept"
+
+
+async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: SeaweedFS, s3_bucket: str,
+                                                                s3_env: dict[str, str], tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tusd_py import Settings, create_app
+    from tusd_py.hooks.models import HookRequest
+    from tusd_py.hooks.pipeline import Stage, StageContext
+
+    seen: list[dict[str, str]] = []
+    copies: list[tuple[Path, bytes]] = []
+
+    def post_finish(request: HookRequest) -> None:
+        seen.append(dict(request.storage))
+
+    async def stage(context: StageContext) -> dict[str, int]:
+        copies.append((context.path, context.path.read_bytes()))
+        return {"size": context.path.stat().st_size}
+
+    settings = Settings.from_env({}, s3_bucket=s3_bucket, s3_endpoint=seaweedfs.endpoint, s3_object_prefix="up")
+    app = create_app(settings, hooks={"post-finish": post_finish}, pipeline=[Stage("measure", stage)])
+    tus = TusClient(app, Path(str(tmp_path)))
+    try:
+        async with app.router.lifespan_context(app):
+            url = await tus.uploaded(b"pipeline bytes")
+            oid = object_id(url)
+
+            async def processed() -> bool:
+                info = await app.state.service.store.get_info(upload_id_of(url))
+                return bool(seen) and (info.processing or {}).get("status") == "processed"
+
+            from tests.support.waiting import eventually
+
+            await eventually(processed, timeout=30)
+    finally:
+        await tus.aclose()
+    assert seen == [{"Type": "s3store", "Bucket": s3_bucket, "Key": f"up/{oid}"}]
+    assert copies[0][1] == b"pipeline bytes" and not copies[0][0].exists()  # the copy is gone after the run

@@ -20,6 +20,8 @@ from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage.base import WriteFenced
 from tusd_py.storage.s3.layout import MIN_PART_SIZE, Listing, Part, part_size_for
 
+MAX_HOLD_SECONDS = 0.25
+
 if TYPE_CHECKING:
     from tusd_py.storage.s3.store import S3Store
 
@@ -83,6 +85,8 @@ class S3Appender(S3Writer):
         self._tail_part = 0  # the part number the `.part`'s bytes open
         self._failure: BaseException | None = None
         self._ready = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed: asyncio.Task[None] | None = None
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -131,13 +135,36 @@ class S3Appender(S3Writer):
         self._received += len(data)
         while self._buffered >= self._part_size:
             await self._dispatch(self._part_size)
+        self._hold()
+
+    def _hold(self) -> None:
+        """A sender that pauses (a WebSocket client waiting for its window to be acknowledged) would leave a part
+        that S3 could take in memory: after MAX_HOLD_SECONDS without bytes, what is buffered goes as a part if it
+        is one (at least 5 MiB)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        if self._buffered >= MIN_PART_SIZE:
+            self._timer = asyncio.get_running_loop().call_later(MAX_HOLD_SECONDS, self._send_held)
+
+    def _send_held(self) -> None:
+        self._timer = None
+        if self._buffered >= MIN_PART_SIZE and not self._closed and self._failure is None and not self.fenced:
+            self._timed = asyncio.get_running_loop().create_task(self._dispatch_held())
+
+    async def _dispatch_held(self) -> None:
+        try:
+            await self._dispatch(self._buffered)
+        except WriteFenced:
+            pass
+        except BaseException as error:
+            if self._failure is None:
+                self._failure = error
 
     async def _dispatch(self, size: int) -> None:
         """Cut the first `size` buffered bytes into the next part and start uploading it (a slot permitting)."""
         self._check_ours()
-        joined = b"".join(self._pieces)
-        body, rest = joined[:size], joined[size:]
-        self._pieces, self._buffered = ([rest] if rest else []), len(rest)
+        body = self._take(size)
         carried = min(self._carried, len(body))
         self._carried -= carried
         number = self._next
@@ -147,6 +174,23 @@ class S3Appender(S3Writer):
         task = asyncio.get_running_loop().create_task(self._upload(number, body))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+
+    def _take(self, size: int) -> bytes:
+        """The first `size` buffered bytes, joined with one copy (only a split chunk's rest is copied again)."""
+        taken: list[bytes | memoryview] = []
+        count = 0
+        while count < size:
+            piece = self._pieces.pop(0)
+            need = size - count
+            if len(piece) > need:
+                taken.append(memoryview(piece)[:need])
+                self._pieces.insert(0, piece[need:])
+                count = size
+            else:
+                taken.append(piece)
+                count += len(piece)
+        self._buffered -= size
+        return b"".join(taken)
 
     async def _upload(self, number: int, body: bytes) -> None:
         try:
@@ -193,6 +237,11 @@ class S3Appender(S3Writer):
         return size is not None and self._start + self._received >= size
 
     async def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._timed is not None:
+            await asyncio.shield(self._timed)
         if self.fenced:
             return
         self._raise_failure()

@@ -33,7 +33,7 @@ class S3Config:
     endpoint: str | None = None
     region: str | None = None
     prefix: str = ""
-    part_size: int = 16 * 2**20
+    part_size: int = 8 * 2**20
     concurrency: int = 4
     presign_downloads: float | None = None
     connect_timeout: float = 5.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import tempfile
@@ -42,6 +43,36 @@ def _timestamp(value: Any) -> float:
     return value.timestamp() if hasattr(value, "timestamp") else 0.0
 
 
+class PartBody(io.RawIOBase):
+    """A part's bytes as a seekable stream: aiohttp sends it in 64 KiB pieces, where given the bytes (or a BytesIO)
+    it would keep a second copy of each part in flight (the transport's buffer, or BytesIO's getbuffer copy)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._view = memoryview(data)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), len(self._view) - self._position)
+        buffer[:count] = self._view[self._position : self._position + count]
+        self._position += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+
 class S3Store:
     """Uploads in an S3 bucket. Construct it anywhere; it connects on first use, in the loop that uses it."""
 
@@ -54,7 +85,7 @@ class S3Store:
         endpoint: str | None = None,
         region: str | None = None,
         prefix: str = "",
-        part_size: int = 16 * 2**20,
+        part_size: int = 8 * 2**20,
         concurrency: int = 4,
         presign_downloads: float | None = None,
         staging_dir: str | None = None,
@@ -257,7 +288,8 @@ class S3Store:
     async def upload_part(self, info: UploadInfo, number: int, body: bytes) -> Part:
         object_id, multipart_id = split_id(info.id)
         answer = await self._call(f"uploading part {number}", "upload_part", info.id, Key=self.keys.data(object_id),
-                                  UploadId=multipart_id, PartNumber=number, Body=body)
+                                  UploadId=multipart_id, PartNumber=number, Body=PartBody(body),
+                                  ContentLength=len(body))
         return Part(number, len(body), str(answer["ETag"]), time.time())
 
     async def empty_parts(self, info: UploadInfo, numbers: list[int]) -> None:
