@@ -25,6 +25,7 @@ from typing import Any
 from aiobotocore.session import get_session
 
 from benchmarks.sink import parse_head
+from tusd_py.settings import Settings
 
 MiB = 2**20
 HEADER_LIMIT = 64 * 1024
@@ -193,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--part-size", type=int, default=16 * MiB)  # tusd_py's defaults: 16 MiB, 4 at once
-    parser.add_argument("--concurrency", type=int, default=4)
+    defaults = Settings()  # tusd_py's own: the limit is measured with the parts tusd_py sends
+    parser.add_argument("--part-size", type=int, default=defaults.s3_part_size)
+    parser.add_argument("--concurrency", type=int, default=defaults.s3_concurrent_part_uploads)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
