@@ -23,9 +23,11 @@ from tests.support.small_disk import SmallDisk
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    marker = metafunc.definition.get_closest_marker("stores")
-    if marker is not None and "store_kind" in metafunc.fixturenames:
-        metafunc.parametrize("store_kind", marker.args, scope="session")
+    # Unmarked tests are parametrized too (with "file" alone): a module or session fixture built for one store
+    # is then never handed to a test of the other, as it would be if only some tests carried the parameter.
+    if "store_kind" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("stores")
+        metafunc.parametrize("store_kind", marker.args if marker is not None else ("file",), scope="session")
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,10 @@ class S3Store:
     async def aclose(self) -> None:
         await self.connection.close()
 
+    def unconfirmed_bytes(self) -> int:
+        """A part is confirmed once stored whole: two parts ahead keep one arriving while another uploads."""
+        return 2 * self.config.part_size
+
     # -- the core --------------------------------------------------------------------------------
 
     async def create(self, info: UploadInfo) -> None:
