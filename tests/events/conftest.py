@@ -9,6 +9,7 @@ import pytest
 
 from tests.interop.tus_js_client import INSTALLED_CLIENT, TusJsClient
 from tests.support.live_server import LiveServer
+from tests.support.live_server import start_live as start_server  # noqa: F401 (the event tests import it from here)
 from tests.support.programs import require_path, require_program
 from tests.support.s3_server import start_on_store
 
