@@ -47,6 +47,7 @@ from tusd_py.settings import Settings
 from tusd_py.state.base import BatchBook, ConcatIndex
 from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
 from tusd_py.storage import FileStore, UploadStore
+from tusd_py.storage.base import RemoteStore
 from tusd_py.uploads.service import Limits, UploadService
 from tusd_py.uploads.tombstones import FileTombstones, Tombstones
 
@@ -125,13 +126,9 @@ class Placement:
 
     @classmethod
     def of(cls, store: UploadStore, settings: Settings) -> Placement:
-        from tusd_py.storage.s3 import S3Store
-
-        if isinstance(store, S3Store):
-            from tusd_py.storage.s3.tombstones import S3Tombstones
-
+        if isinstance(store, RemoteStore):
             return cls(
-                S3Tombstones(store, settings.tombstone_ttl),
+                store.tombstones(settings.tombstone_ttl),
                 lambda info: dict(info.storage),
                 Path,
                 store.local_copy,
@@ -206,6 +203,11 @@ def create_app(
     tus = TusRoutes(service, settings)
     importer = importer_from(settings, service)
     ws_uploads = WebSocketUploads(service, shared.bus, tus.urls, settings)
+    forms = FormRoutes(
+        service,
+        tus.urls,
+        FormLimits(settings.max_size, settings.form_max_parts, settings.form_max_field_size, settings.network_timeout),
+    )
     background = Background(
         service,
         publisher,
@@ -215,7 +217,7 @@ def create_app(
         close=shared.close,
         pipeline=processing,
         hooks=service.hooks,
-        on_interrupt=[ws_uploads.interrupt],
+        on_interrupt=[ws_uploads.interrupt, forms.interrupt],
     )
 
     event_routes = EventRoutes(
@@ -231,6 +233,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await background.start()
+        if importer is not None:
+            importer.start_resuming()
         yield
         if importer is not None:
             await importer.stop()
@@ -246,13 +250,7 @@ def create_app(
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
         *ImportRoutes(importer, tus.urls).routes(),
-        *FormRoutes(
-            service,
-            tus.urls,
-            FormLimits(
-                settings.max_size, settings.form_max_parts, settings.form_max_field_size, settings.network_timeout
-            ),
-        ).routes(),
+        *forms.routes(),
         # Event, progress and upload-socket routes before downloads: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),
         *event_routes.routes(),

@@ -51,3 +51,13 @@ def test_part_size_grows_to_fit_ten_thousand_parts() -> None:
     assert part_size_for(None, 16 * MiB) == 16 * MiB
     assert part_size_for(100 * 1024 * MiB, 16 * MiB) == 16 * MiB
     assert part_size_for(400 * 1024 * MiB, 16 * MiB) > 40 * MiB
+
+
+def test_partials_past_five_gibibytes_are_copied_in_equal_ranges() -> None:
+    from tusd_py.storage.s3.layout import copy_ranges
+
+    assert copy_ranges(10) == [(0, 10)]
+    assert copy_ranges(5 * 2**30) == [(0, 5 * 2**30)]
+    ranges = copy_ranges(5 * 2**30 + 1)
+    assert len(ranges) == 2 and ranges[0][0] == 0 and ranges[-1][1] == 5 * 2**30 + 1
+    assert all(stop - start >= 2**30 for start, stop in ranges)

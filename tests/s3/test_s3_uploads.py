@@ -127,11 +127,21 @@ async def test_checksummed_bodies_are_verified_before_they_are_stored(s3_tus: Tu
     assert (await s3_tus.http.get(url)).content == b"abcdefgh"
 
 
-async def test_options_advertises_the_extensions(s3_tus: TusClient) -> None:
-    response = await s3_tus.options()
-    extensions = set(response.headers["Tus-Extension"].split(","))
+async def test_options_advertises_the_extensions(s3_tus: TusClient, tmp_path: object) -> None:
+    """Every capability the file store has, so exactly the same extensions."""
+    from pathlib import Path
+
+    from tusd_py import Settings, create_app
+
+    file_tus = TusClient(create_app(Settings.from_env({}, upload_dir=Path(str(tmp_path)) / "files")), Path("."))
+    try:
+        expected = (await file_tus.options()).headers["Tus-Extension"]
+    finally:
+        await file_tus.aclose()
+    extensions = (await s3_tus.options()).headers["Tus-Extension"]
+    assert set(extensions.split(",")) == set(expected.split(","))
     assert {"creation", "creation-with-upload", "termination", "concatenation", "creation-defer-length",
-            "checksum"} <= extensions
+            "checksum"} <= set(extensions.split(","))
 
 
 async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
@@ -189,3 +199,43 @@ async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: Seawe
         await tus.aclose()
     assert seen == [{"Type": "s3store", "Bucket": s3_bucket, "Key": f"up/{oid}"}]
     assert copies[0][1] == b"pipeline bytes" and not copies[0][0].exists()  # the copy is gone after the run
+
+
+async def test_ietf_uploads_of_unknown_length_complete_before_their_digest_is_read(
+    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+) -> None:
+    """The draft's completing body declares the length: the multipart upload is completed (the `.part` tail as its
+    last part) before the whole-upload SHA-256 is recorded, and the digest on GET is the bytes'."""
+    import base64
+
+    from tests.http.test_ietf_draft import append_headers, draft
+
+    created = await s3_tus.http.post("/files/", headers=draft(8, False), content=b"hello ")
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    last = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"world")
+    assert last.status_code in (200, 204), last.text
+    got = await s3_tus.http.get(url)
+    assert got.content == b"hello world"
+    expected = hashlib.sha256(b"hello world").digest()
+    assert got.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(expected).decode()}:"
+    assert seaweedfs.keys(s3_bucket)[object_id(url)] == 11
+
+
+async def test_a_digest_stated_at_creation_is_checked_on_s3(s3_tus: TusClient) -> None:
+    """The running SHA-256 this instance keeps checks a stated sha-256 without reading S3 back (it cannot read an
+    unfinished multipart upload)."""
+    import base64
+
+    from tests.http.test_ietf_draft import append_headers, draft
+
+    stated = "sha-256=:" + base64.b64encode(hashlib.sha256(b"first last").digest()).decode() + ":"
+    created = await s3_tus.http.post("/files/", headers={**draft(8, False), "Repr-Digest": stated}, content=b"first ")
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    refused = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"lost")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert await s3_tus.offset_of(url) == 6
+    done = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"last")
+    assert done.status_code == 200, done.text
+    assert (await s3_tus.http.get(url)).content == b"first last"

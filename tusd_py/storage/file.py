@@ -90,6 +90,7 @@ class FileStore:
             Capability.DEFERRED_LENGTH,
             Capability.STAGED_APPEND,
             Capability.RANGED_READS,
+            Capability.UNFINISHED_READS,
         }
     )
 

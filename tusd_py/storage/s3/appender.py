@@ -134,7 +134,7 @@ class S3Appender(S3Writer):
         self._buffered += len(data)
         self._received += len(data)
         while self._buffered >= self._part_size:
-            await self._dispatch(self._part_size)
+            await self._dispatch(self._part_size, self._part_size)
         self._hold()
 
     def _hold(self) -> None:
@@ -154,23 +154,32 @@ class S3Appender(S3Writer):
 
     async def _dispatch_held(self) -> None:
         try:
-            await self._dispatch(self._buffered)
+            await self._dispatch(self._part_size, MIN_PART_SIZE)
         except WriteFenced:
             pass
         except BaseException as error:
             if self._failure is None:
                 self._failure = error
 
-    async def _dispatch(self, size: int) -> None:
-        """Cut the first `size` buffered bytes into the next part and start uploading it (a slot permitting)."""
-        self._check_ours()
+    async def _dispatch(self, most: int, least: int) -> None:
+        """Once a slot is free, cut up to `most` buffered bytes (if at least `least` are there) into the next part
+        and start uploading it. Nothing is taken before the slot: a writer cancelled while it waits loses nothing
+        and leaves no gap in the part numbers."""
+        await self._slots.acquire()
+        try:
+            self._check_ours()
+            self._raise_failure()
+        except BaseException:
+            self._slots.release()
+            raise
+        size = min(most, self._buffered)
+        if size < least or size == 0:
+            self._slots.release()
+            return
         body = self._take(size)
-        carried = min(self._carried, len(body))
-        self._carried -= carried
+        self._carried -= min(self._carried, len(body))
         number = self._next
         self._next += 1
-        await self._slots.acquire()
-        self._raise_failure()
         task = asyncio.get_running_loop().create_task(self._upload(number, body))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -246,16 +255,11 @@ class S3Appender(S3Writer):
             return
         self._raise_failure()
         if not self._received:
-            if self._completes():
-                # No bytes, yet the upload is whole (an empty PATCH once it is, or a declared length equal to the
-                # offset): complete it unless that happened before; listing a completed upload's parts would 409.
-                self._check_ours()
-                await self._store.finish(self._info)
-            return
+            return  # an empty body: nothing to store (a completion without bytes is save_info's, see store.finish)
         await self._prepare()
         completes = self._completes()
-        if self._buffered and (completes or self._buffered >= MIN_PART_SIZE):
-            await self._dispatch(self._buffered)
+        while self._buffered and (completes or self._buffered >= MIN_PART_SIZE):
+            await self._dispatch(self._part_size, 1 if completes else MIN_PART_SIZE)
         await self._drain()
         tail_removable = self._tail_part and not self._tail_stored
         if self._buffered and self._buffered > self._tail_stored:

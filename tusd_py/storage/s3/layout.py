@@ -17,6 +17,7 @@ crash, while leaving what tusd reads unchanged:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from tusd_py.protocol.errors import upload_not_found
@@ -117,3 +118,10 @@ def part_size_for(size: int | None, preferred: int) -> int:
         return preferred
     needed = -(-size // (MAX_PARTS - 1))
     return min(MAX_PART_SIZE, max(preferred, needed))
+
+
+def copy_ranges(size: int) -> list[tuple[int, int]]:
+    """A partial of `size` bytes as UploadPartCopy ranges: one, or equal ones of at most 5 GiB (never a small one)."""
+    count = max(1, -(-size // MAX_PART_SIZE))
+    bounds = [size * index // count for index in range(count + 1)]
+    return list(itertools.pairwise(bounds))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -27,12 +28,14 @@ from tusd_py.storage.s3.layout import (
     Keys,
     Listing,
     Part,
+    copy_ranges,
     join_id,
     listing_from,
     part_size_for,
     split_id,
     storage_of,
 )
+from tusd_py.storage.s3.tombstones import S3Tombstones
 from tusd_py.storage.tusd_format import info_from_json, info_to_json, settle_completion, unreadable_info
 
 READ_CHUNK = 1024 * 1024
@@ -76,7 +79,9 @@ class PartBody(io.RawIOBase):
 class S3Store:
     """Uploads in an S3 bucket. Construct it anywhere; it connects on first use, in the loop that uses it."""
 
-    capabilities = frozenset(Capability)  # every one: checksums are staged locally before they become parts
+    # Checksummed bodies are staged locally before they become parts; an unfinished multipart upload's parts cannot
+    # be read back (S3 serves an object only once it is completed).
+    capabilities = frozenset(Capability) - {Capability.UNFINISHED_READS}
 
     def __init__(
         self,
@@ -112,6 +117,9 @@ class S3Store:
     async def aclose(self) -> None:
         await self.connection.close()
 
+    def tombstones(self, ttl: float) -> S3Tombstones:
+        return S3Tombstones(self, ttl)
+
     def unconfirmed_bytes(self) -> int:
         """A part is confirmed once stored whole: two parts ahead keep one arriving while another uploads."""
         return 2 * self.config.part_size
@@ -128,7 +136,13 @@ class S3Store:
         created = await self._call("creating the multipart upload", "create_multipart_upload", object_id, **params)
         info.id = join_id(object_id, created["UploadId"])
         info.storage = storage_of(self.bucket, key)
-        await self._put_info(info)
+        try:
+            await self._put_info(info)
+        except BaseException:
+            with contextlib.suppress(Exception):  # S3 may be gone altogether: then the lifecycle rule does it
+                await self._call("aborting the multipart upload", "abort_multipart_upload", info.id,
+                                 missing_ok=True, Key=key, UploadId=created["UploadId"])
+            raise
 
     async def _put_info(self, info: UploadInfo) -> None:
         object_id, _ = split_id(info.id)
@@ -366,12 +380,14 @@ class S3Store:
         key = self.keys.data(object_id)
         parts: list[Part] = []
         if all(partial.offset >= MIN_PART_SIZE for partial in partials[:-1]) and all(p.offset for p in partials):
-            for number, partial in enumerate(partials, start=1):
-                source_id, _ = split_id(partial.id)
-                answer = await self._call(f"copying partial {partial.id}", "upload_part_copy", final.id, Key=key,
-                                          UploadId=multipart_id, PartNumber=number,
-                                          CopySource={"Bucket": self.bucket, "Key": self.keys.data(source_id)})
-                parts.append(Part(number, partial.offset, str(answer["CopyPartResult"]["ETag"])))
+            for partial in partials:
+                source = {"Bucket": self.bucket, "Key": self.keys.data(split_id(partial.id)[0])}
+                for start, stop in copy_ranges(partial.offset):
+                    number = len(parts) + 1
+                    answer = await self._call(f"copying partial {partial.id}", "upload_part_copy", final.id,
+                                              Key=key, UploadId=multipart_id, PartNumber=number, CopySource=source,
+                                              CopySourceRange=f"bytes={start}-{stop - 1}")
+                    parts.append(Part(number, stop - start, str(answer["CopyPartResult"]["ETag"])))
         else:
             part_size = part_size_for(final.size, self.config.part_size)
             buffer = bytearray()
