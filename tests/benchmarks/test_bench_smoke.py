@@ -71,3 +71,23 @@ def test_the_run_leaves_no_file_and_no_process_behind(quick_run: tuple[dict[str,
     assert list(scratch.iterdir()) == []
     still_running = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True).stdout.split()
     assert still_running == []
+
+
+def test_the_s3_contenders_are_measured_on_a_seaweedfs_of_the_run_s_own(tmp_path: Path) -> None:
+    """tusd_py on S3 and the raw S3 put take one PATCH each in their own table; SeaweedFS leaves nothing behind."""
+    output = tmp_path / "s3.json"
+    command = [
+        sys.executable, "-m", "benchmarks", "--quick", "--runs", "1", "--servers", "tusd-py-s3,s3-put",
+        "--only", "single", "--output", str(output), "--tmp", str(tmp_path),
+    ]  # fmt: skip
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+    single = figure(json.loads(output.read_text()), "single_patch")
+    assert single["servers"]["tusd-py-s3"]["median"] > 0 and single["servers"]["s3-put"]["median"] > 0
+    assert single["tusd_py_advantage"]["s3-put"] == pytest.approx(
+        single["servers"]["tusd-py-s3"]["median"] / single["servers"]["s3-put"]["median"]
+    )
+    assert "### S3 (SeaweedFS)" not in finished.stdout  # one store: one table, no headings
+    assert "| tusd_py S3 | raw S3 put |" in finished.stdout.replace("figure | unit | ", "")
+    assert [p.name for p in tmp_path.iterdir()] == ["s3.json"]

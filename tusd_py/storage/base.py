@@ -129,6 +129,15 @@ class LengthDeferrer(Protocol):
 
 
 @runtime_checkable
+class StoresInParts(Protocol):
+    """A store that confirms bytes a part at a time (S3's multipart parts), not as they are written."""
+
+    def unconfirmed_bytes(self) -> int:
+        """How many bytes a sender must be let send ahead of what was confirmed for confirmations to keep coming."""
+        ...
+
+
+@runtime_checkable
 class Presigner(Protocol):
     """A store that can hand downloads to its own servers (S3's presigned URLs) instead of sending the bytes."""
 

@@ -18,6 +18,7 @@ from typing import Any
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.errors import TusError, upload_not_found
 from tusd_py.protocol.info import UploadInfo
+from tusd_py.protocol.representation import content_type
 from tusd_py.storage.base import Appender, Capability
 from tusd_py.storage.s3.appender import S3Appender
 from tusd_py.storage.s3.client import Connection, S3Config, calling
@@ -119,15 +120,19 @@ class S3Store:
     def tombstones(self, ttl: float) -> S3Tombstones:
         return S3Tombstones(self, ttl)
 
+    def unconfirmed_bytes(self) -> int:
+        """A part is confirmed once stored whole: two parts ahead keep one arriving while another uploads."""
+        return 2 * self.config.part_size
+
     # -- the core --------------------------------------------------------------------------------
 
     async def create(self, info: UploadInfo) -> None:
         object_id = info.id
         key = self.keys.data(object_id)
         # The metadata stays in the .info only: S3 caps object metadata at 2 KiB, Upload-Metadata may be larger.
-        params: dict[str, Any] = {"Key": key}
-        if "filetype" in info.metadata:
-            params["ContentType"] = info.metadata["filetype"]
+        # Only a well-formed media type: a declared filetype may hold anything, a line break too, and a header
+        # S3 cannot take would fail the creation.
+        params: dict[str, Any] = {"Key": key, "ContentType": content_type(info.metadata)}
         created = await self._call("creating the multipart upload", "create_multipart_upload", object_id, **params)
         info.id = join_id(object_id, created["UploadId"])
         info.storage = storage_of(self.bucket, key)
