@@ -148,3 +148,16 @@ async def test_a_websocket_opened_while_redis_is_down_is_closed_not_dropped(
     assert (follower.close_code, follower.close_reason) == (1011, "shared state unreachable")
     assert (sse.status_code, sse.json()["error_code"], sse.headers["retry-after"]) == (503, "redis_unavailable", "2")
     assert server.process is not None and server.process.poll() is None
+
+
+def test_events_lost_while_redis_is_down_are_one_log_line_each(
+    server: LiveServer, redis_server: RedisServer
+) -> None:
+    redis_server.stop()
+    try:
+        created = httpx.post(server.endpoint, headers={**TUS, "Upload-Length": "10"})
+        assert created.status_code == 201  # creating needs no lock; its `created` event cannot be published
+        wait_until(lambda: "could not publish created event" in server.log())
+    finally:
+        redis_server.start()
+    assert "Traceback" not in server.log()

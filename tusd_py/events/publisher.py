@@ -227,6 +227,8 @@ class EventPublisher:
                 published = await self.publish(event)
                 if published is not None and info is not None and event.batch is not None:
                     await self._update_batch(event, info)
+            except self.bus.unreachable as error:  # Redis is down: expected for a while, one line each
+                log.error("could not publish %s event for %s: %s", event.type.value, event.upload_id, error)
             except Exception:
                 log.exception("could not publish %s event for %s", event.type.value, event.upload_id)
             finally:
