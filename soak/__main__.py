@@ -151,7 +151,7 @@ async def run(config: Config, workdir: Path) -> dict[str, object]:
         await check_uploads(verdict, ledger, load.client)
         check_streams(verdict, ledger)
         await quiet(topology, 30.0)
-        check_leftovers(verdict, topology)
+        check_leftovers(verdict, topology, ledger)
         await asyncio.sleep(2.0)  # closed connections' descriptors go back after the event loop's next turns
         names = {topology.redis.port: "redis", hooks.port: "the hook endpoint", balancer.port: "the balancer"}
         names.update({instance.port: instance.name for instance in topology.instances})

@@ -41,7 +41,7 @@ class Injector:
         """Every kind once first (in random order), then random kinds, a random pause of about `every` between."""
         first = self.kinds()
         self.rng.shuffle(first)
-        while not stop.is_set():
+        while not stop.is_set() or first:  # every kind at least once, however short the soak
             kind = first.pop() if first else self.rng.choice(self.kinds())
             await self.inject(kind)
             with contextlib.suppress(TimeoutError):
@@ -72,7 +72,14 @@ class Injector:
         await self._restart(instance)
 
     async def _restart(self, instance: Instance) -> None:
-        await asyncio.to_thread(instance.start)
+        """Start it again; on a loaded machine a start can be slow or fail: kill what came up and try again."""
+        for attempt in range(3):
+            try:
+                await asyncio.to_thread(instance.start)
+                break
+            except RuntimeError as error:
+                self.ledger.notes.append(f"{instance.name}: restart attempt {attempt + 1} failed: {error}")
+                await asyncio.to_thread(instance.kill)
         self.restarted.append(instance)
 
     async def _sigstop(self, instance: Instance, hold: float, fault: Fault) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,7 @@ class Follower:
         url = f"ws://127.0.0.1:{port}/files/{self.check.upload}/events{self._query()}"
         try:
             async with connect(url, open_timeout=10) as socket:
+                self.check.connected_at = time.monotonic()
                 while True:
                     message = await self._or_done(socket.recv())
                     if message is None:
@@ -108,6 +110,7 @@ class Follower:
                 return
             if response.status_code != 200:
                 raise httpx.HTTPError(f"events answered {response.status_code}")
+            self.check.connected_at = time.monotonic()
             lines = response.aiter_lines()
             while True:
                 line = await self._or_done(anext(lines, None))
@@ -119,6 +122,7 @@ class Follower:
     async def _or_done(self, awaitable: Any) -> Any:
         """The next message, or None once the soak is over and a grace period passed without one."""
         task = asyncio.ensure_future(awaitable)
+        task.add_done_callback(_retrieved)  # if this follower is cancelled meanwhile, nobody else reads its outcome
         while True:
             finished, _ = await asyncio.wait({task}, timeout=1.0)
             if finished:
@@ -128,3 +132,8 @@ class Follower:
                 with contextlib.suppress(BaseException):
                     await task
                 return None
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

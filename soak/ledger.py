@@ -56,6 +56,8 @@ class StreamCheck:
     terminal: int = 0
     violations: list[str] = field(default_factory=list)
     ended: bool = False
+    connected_at: float = 0.0  # when its last connection opened (time.monotonic)
+    started_at: float = field(default_factory=time.monotonic)
 
 
 class Ledger:

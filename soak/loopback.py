@@ -30,6 +30,8 @@ class LoopbackServer:
         self.tasks.add(task)
         try:
             await self.serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # stop() ended it: the connection's end, not an error (asyncio would log a cancelled handler)
         finally:
             writer.close()
             self.tasks.discard(task)

@@ -52,7 +52,7 @@ def summary(ledger: Ledger, verdict: Verdict, seconds: float, slow: SlowFigures 
                       for name, (base, end) in resources.items()},
         "bytes_lost": verdict.bytes_lost,
         "invariants": [{"name": check.name, "checked": check.checked, "failed": len(check.failed),
-                        "failures": check.failed[:10]} for check in verdict.checks],
+                        "known": check.known, "failures": check.failed[:10]} for check in verdict.checks],
         "notes": ledger.notes,
         "ok": verdict.ok,
     }
@@ -99,7 +99,7 @@ def render(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append("invariants")
     for check in data["invariants"]:
-        mark = "ok  " if not check["failed"] else "FAIL"
+        mark = "ok  " if not check["failed"] else "SEEN" if check["known"] else "FAIL"
         lines.append(f"  {mark} {check['name']} ({check['checked']} checked, {check['failed']} failed)")
         for failure in check["failures"]:
             lines.append(f"         {failure}")
