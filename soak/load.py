@@ -33,7 +33,7 @@ KINDS = {  # kind → weight
     "node": 3,
 }
 NODE_RETRY_DELAYS = [0, 300, 1000, 2000, 3000, 5000, 5000, 5000, 5000, 5000, 5000, 5000]
-NODE_RUN_TIMEOUT = 600.0
+NODE_RUN_TIMEOUT = 180.0  # tus-js-client has no request timeout: a request that never ends would hold it forever
 
 
 @dataclass(frozen=True)
