@@ -101,6 +101,7 @@ class Instance:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         self.starts += 1
         self.baseline = None
+        self.started_at = float("inf")  # not warmed up before it serves: no figures taken while it starts
         wait_for(self._ready, timeout, f"{self.name} answering OPTIONS")
         self.started_at = time.monotonic()  # its warm-up counts from when it serves
 
