@@ -79,6 +79,22 @@ def targets(results: Results) -> list[Target]:
     ratio_target("single-stream upload ≥ 3× @tus/server", "single_patch", TUS_NODE, 3.0)
     ratio_target("single-stream upload ≥ 2× tuspyserver", "single_patch", TUSPYSERVER, 2.0)
     ratio_target("single-stream upload ≥ 70 % of the raw sink", "single_patch", SINK, 0.7)
+    socket, patch = results.median("socket_upload", SUBJECT), results.median("single_patch", SUBJECT)
+    socket_share = socket / patch if socket and patch else None
+    checks.append(
+        Target(
+            "upload socket ≥ 70 % of the one-PATCH figure",
+            None if socket_share is None else socket_share >= 0.7,
+            "not measured" if socket_share is None else f"{socket_share:.2f}×",
+        )
+    )
+    for key, what in (
+        ("small_upload_wrk", "64 KiB files in one request each (wrk)"),
+        ("small_patch_wrk", "64 KiB files as POST then PATCH (wrk)"),
+        ("creates_wrk", "empty creations (wrk)"),
+    ):
+        for peer in PEERS:
+            ratio_target(f"{what} ≥ 3× {peer.title}", key, peer, 3.0)
     bound_target("peak RSS < 100 MB during the large upload", "peak_rss", 100.0, "MB")
     bound_target("event latency p99 < 100 ms with the subscribers", "event_latency_p99", 100.0, "ms")
     worse = []

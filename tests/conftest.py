@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer
+from tests.support.seaweedfs import SeaweedFS, start_seaweedfs
 from tests.support.small_disk import SmallDisk
 
 
@@ -49,3 +50,25 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     disk.mount()
     yield disk
     disk.unmount()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One real SeaweedFS S3 server for the session; tests take a fresh bucket each (`s3_bucket`), never stop it."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(seaweedfs: SeaweedFS) -> str:
+    """A new empty bucket on the session's SeaweedFS."""
+    return seaweedfs.create_bucket()
+
+
+@pytest.fixture
+def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
+    """A SeaweedFS of the test's own, which it may stop and start (fault tests)."""
+    server = start_seaweedfs(tmp_path / "seaweedfs")
+    yield server
+    server.stop()

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tests.forms.raw_form import form_file_opening
 from tests.support.live_server import LiveServer
 from tests.support.programs import require_program
 from tests.support.tus import payload
@@ -166,16 +167,9 @@ async def test_a_body_cut_before_its_closing_boundary_leaves_no_finished_file(
 async def test_a_dropped_request_leaves_the_file_failed_not_finished(
     http: httpx.AsyncClient, form_server: LiveServer
 ) -> None:
-    head = (
-        b'--b\r\nContent-Disposition: form-data; name="batch"\r\n\r\ndropped-form\r\n'
-        b'--b\r\nContent-Disposition: form-data; name="f"; filename="drop.bin"\r\n\r\n'
-    )
-    request = (
-        f"POST {form_server.base_path}form HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 900000\r\n\r\n"
-    ).encode()
+    opening = form_file_opening(form_server, batch="dropped-form", filename="drop.bin", boundary="b", length=900_000)
     with socket.create_connection(("127.0.0.1", form_server.port), timeout=30) as sock:
-        sock.sendall(request + head + payload(200_000))
+        sock.sendall(opening + payload(200_000))
 
         async def stored() -> bool:
             rows = await rows_of_batch(http, form_server, "dropped-form")

@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.forms.raw_form import form_file_opening
 from tests.support.live_server import LiveServer, start_live
 from tests.support.tus import payload
+from tests.support.waiting import wait_until
 
 BOUNDARY = b"hostile"
 
@@ -64,15 +66,11 @@ def test_a_hostile_body_is_a_4xx_json_error_and_nothing_is_finished(impatient_se
 
 
 def test_a_form_that_stalls_mid_file_is_408_and_its_file_failed(impatient_server: LiveServer) -> None:
-    head = b'--hostile\r\nContent-Disposition: form-data; name="batch"\r\n\r\nstalled-form\r\n' + (
-        b'--hostile\r\nContent-Disposition: form-data; name="f"; filename="slow.bin"\r\n\r\n'
+    opening = form_file_opening(
+        impatient_server, batch="stalled-form", filename="slow.bin", boundary="hostile", length=1_000_000
     )
-    request = (
-        f"POST {impatient_server.base_path}form HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        f"Content-Type: multipart/form-data; boundary=hostile\r\nContent-Length: 1000000\r\n\r\n"
-    ).encode()
     with socket.create_connection(("127.0.0.1", impatient_server.port), timeout=60) as sock:
-        sock.sendall(request + head + payload(50_000))
+        sock.sendall(opening + payload(50_000))
         answer = b""
         while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
             data = sock.recv(65536)
@@ -108,3 +106,29 @@ def test_a_huge_form_is_streamed_not_held(impatient_server: LiveServer, tmp_path
     [upload] = response.json()["uploads"]
     assert upload["size"] == len(data)
     assert httpx.get(upload["url"], timeout=60).content == data
+
+
+def test_a_server_stopping_mid_form_answers_503_and_marks_its_file_failed(tmp_path: Path) -> None:
+    """SIGTERM while a form waits for its next bytes: the request ends at once with a 503 JSON error (not a 500
+    after uvicorn's graceful timeout), and the file it was receiving is failed, never finished."""
+    server = start_live(tmp_path, "--network-timeout", "5m")
+    try:
+        opening = form_file_opening(
+            server, batch="stopped-form", filename="cut.bin", boundary="hostile", length=1_000_000
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+            sock.sendall(opening + payload(200_000))
+            wait_until(lambda: any(p.stat().st_size >= 200_000 for p in server.upload_dir.glob("[0-9a-f]*[0-9a-f]")))
+            server.stop()
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert b" 503 " in status_line, answer[:300]
+        assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["error_code"] == "server_shutting_down"
+        server.start()
+        [row] = httpx.get(server.endpoint, params={"batch": "stopped-form"}).json()["uploads"]
+        assert row["status"] == "failed" and row["completed_at"] is None
+        assert row["source"]["error_code"] == "server_shutting_down"
+    finally:
+        server.stop()

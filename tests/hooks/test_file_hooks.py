@@ -308,7 +308,7 @@ def test_every_hook_point_runs_its_script_with_the_upload_and_the_request(
     def recorded() -> dict[str, dict[str, object]]:
         return {path.name.rsplit("-", 1)[0]: json.loads(path.read_text()) for path in sorted(record.glob("*.json"))}
 
-    wait_until(lambda: set(recorded()) == set(FIRED_BY))
+    wait_until(lambda: set(recorded()) == set(FIRED_BY), timeout=60)  # each hook starts a Python process
     for hook, request in recorded().items():
         upload, http_request = request["Event"]["Upload"], request["Event"]["HTTPRequest"]  # type: ignore[index]
         assert request["Type"] == hook

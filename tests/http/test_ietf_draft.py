@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -285,3 +286,80 @@ async def test_the_completing_append_may_state_the_whole_uploads_digest(tus: Tus
     done = await tus.http.patch(url, headers={**append_headers(8, 6, True), "Repr-Digest": right}, content=b"last")
     assert done.status_code == 200
     assert (await tus.http.get(url)).headers["Repr-Digest"] == right
+
+
+def repr_digest(data: bytes, algorithm: str = "sha256") -> str:
+    name = {"sha256": "sha-256", "sha512": "sha-512"}[algorithm]
+    return f"{name}=:{b64(hashlib.new(algorithm, data).digest())}:"
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
+async def test_a_digest_stated_at_creation_is_checked_when_the_upload_completes(
+    tus: TusClient, upload_dir: Path, algorithm: str
+) -> None:
+    stated = repr_digest(b"first last", algorithm)
+    created = await tus.http.post("/files/", headers={**draft(8, False), "Repr-Digest": stated}, content=b"first ")
+    assert created.status_code == 201
+    url = created.headers["Location"]
+    info = json.loads((upload_dir / f"{upload_id_of(url)}.info").read_text())
+    assert info["TusdPy"]["expected_digest"]["algorithm"] == algorithm  # remembered with the upload
+    refused = await tus.http.patch(url, headers=append_headers(8, 6, True), content=b"lost")
+    assert refused.status_code == 400
+    problem = refused.json()
+    assert problem["error_code"] == "digest_mismatch" and problem["details"]["field"] == "Repr-Digest"
+    assert stored(upload_dir, url) == b"first "  # nothing of that body kept, the upload still incomplete
+    head = await tus.http.head(url, headers=draft(8))
+    assert head.headers["Upload-Offset"] == "6" and head.headers["Upload-Complete"] == "?0"
+    done = await tus.http.patch(url, headers=append_headers(8, 6, True), content=b"last")
+    assert done.status_code == 200
+    assert (await tus.http.get(url)).headers["Repr-Digest"] == repr_digest(b"first last")
+
+
+async def test_a_stated_digest_is_checked_when_tus_completes_the_upload(tus: TusClient, upload_dir: Path) -> None:
+    stated = repr_digest(b"abcdef")
+    headers = {**draft(8, False, Upload_Length="6"), "Repr-Digest": stated}
+    url = (await tus.http.post("/files/", headers=headers, content=b"ab")).headers["Location"]
+    offset_body = "application/offset+octet-stream"
+    middle = await tus.http.patch(url, headers=tus_headers(upload_offset=2, content_type=offset_body), content=b"cd")
+    assert middle.status_code == 204  # does not end the upload: nothing to check yet
+    refused = await tus.http.patch(url, headers=tus_headers(upload_offset=4, content_type=offset_body), content=b"xx")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert stored(upload_dir, url) == b"abcd"
+    done = await tus.http.patch(url, headers=tus_headers(upload_offset=4, content_type=offset_body), content=b"ef")
+    assert done.status_code == 204 and done.headers["Upload-Offset"] == "6"
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
+async def test_a_stated_digest_survives_a_restart(make_tus: MakeTus, upload_dir: Path, algorithm: str) -> None:
+    first = make_tus()
+    headers = {**draft(8, False), "Repr-Digest": repr_digest(b"before after", algorithm)}
+    url = (await first.http.post("/files/", headers=headers, content=b"before ")).headers["Location"]
+    second = make_tus()  # a new app: the running state is gone, the stored bytes are read once to check
+    refused = await second.http.patch(url, headers=append_headers(8, 7, True), content=b"AFTER")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert stored(upload_dir, url) == b"before "
+    done = await second.http.patch(url, headers=append_headers(8, 7, True), content=b"after")
+    assert done.status_code == 200
+    assert (await second.http.get(url)).headers["Repr-Digest"] == repr_digest(b"before after")
+
+
+async def test_a_body_longer_than_the_upload_is_checked_against_the_stated_digest(
+    tus: TusClient, upload_dir: Path
+) -> None:
+    """A chunked tus PATCH that runs past the length keeps the bytes up to it (413): with a stated digest those
+    bytes complete the upload, so they are checked first."""
+    headers = {**draft(8, False, Upload_Length="6"), "Repr-Digest": repr_digest(b"abcdef")}
+    url = (await tus.http.post("/files/", headers=headers, content=b"abc")).headers["Location"]
+
+    async def chunked(body: bytes) -> AsyncIterator[bytes]:  # no Content-Length
+        yield body
+
+    patch_headers = tus_headers(upload_offset=3, content_type="application/offset+octet-stream")
+    refused = await tus.http.patch(url, headers=patch_headers, content=chunked(b"XYZ and more"))
+    assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+    assert stored(upload_dir, url) == b"abc"
+    longer = await tus.http.patch(url, headers=patch_headers, content=chunked(b"def and more"))
+    assert longer.status_code == 413 and longer.json()["error_code"] == "body_exceeds_length"
+    assert stored(upload_dir, url) == b"abcdef"
+    head = await tus.http.head(url, headers=draft(8))
+    assert head.headers["Upload-Complete"] == "?1"

@@ -29,6 +29,8 @@ class SourceHandler(BaseHTTPRequestHandler):
             self._ranged(CONTENT, drop=count == 1)
         elif path == "/norange-drop.bin":
             self._whole(CONTENT, drop=count == 1)
+        elif path.startswith("/gated/"):  # /gated/<name>[-norange|-changing]: first request stops a third in
+            self._gated(path, count)
         elif path == "/chunked.bin":
             self._chunked(CONTENT)
         elif path == "/endless":
@@ -75,6 +77,38 @@ class SourceHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(body)
+
+    def _gated(self, path: str, count: int) -> None:
+        """The first request sends a third of the body then holds the connection open (the importer waits on
+        it until the test stops the server); later ones send what they are asked for."""
+        if count > 1 and path.endswith("-changing"):
+            self.send_response(200)
+            self.send_header("ETag", '"changed"')
+            self._send_body(CONTENT[::-1], drop=False)
+            return
+        ranged = not path.endswith("-norange")
+        if count > 1:
+            if ranged:
+                self._ranged(CONTENT)
+            else:
+                self._send_plain(CONTENT)
+            return
+        if ranged:
+            self.send_response(200)
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("ETag", ETAG)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(CONTENT)))
+        self.end_headers()
+        self.wfile.write(CONTENT[: len(CONTENT) // 3])
+        self.wfile.flush()
+        self.server.stopping.wait(120)
+        self.close_connection = True
+
+    def _send_plain(self, content: bytes) -> None:
+        self.send_response(200)
+        self._send_body(content, drop=False)
 
     def _chunked(self, content: bytes) -> None:
         self.send_response(200)

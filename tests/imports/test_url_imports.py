@@ -35,8 +35,10 @@ async def test_an_import_answers_202_with_where_to_follow_it_and_stores_the_sour
     assert snapshot["metadata"]["source_url"] == source.base_url + "/file.bin"
     assert snapshot["source"]["url"] == source.base_url + "/file.bin"
     assert snapshot["source"]["content_type"] == "application/x-test"
+    assert snapshot["filetype"] == "application/x-test"  # the source's type becomes the upload's
     download = await http.get(answer["url"])
     assert download.content == CONTENT
+    assert download.headers["Content-Type"] == "application/x-test"
 
 
 async def test_the_listing_shows_where_an_import_came_from(

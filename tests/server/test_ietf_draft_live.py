@@ -214,3 +214,75 @@ def test_curl_interrupted_upload_resumed_by_head_and_patch(server: LiveServer, t
 def _stored(server: LiveServer, location: str) -> int:
     path = server.upload_dir / location.rsplit("/", 1)[-1]
     return path.stat().st_size if path.exists() else 0
+
+
+@pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
+def test_a_digest_stated_at_creation_is_checked_after_a_server_restart(tmp_path: Path, stop: str) -> None:
+    """Repr-Digest on a creation with Upload-Complete: ?0 is kept with the upload: a restarted server still
+    refuses the wrong last body (keeping nothing of it) and accepts the right one."""
+    live = start_live(tmp_path, "--max-size", "64MiB")
+    try:
+        data = random.Random(3).randbytes(3 * 2**20)
+        stated = "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+        draft = {"Upload-Draft-Interop-Version": "8"}
+        created = httpx.post(
+            live.endpoint,
+            headers={**draft, "Upload-Complete": "?0", "Repr-Digest": stated},
+            content=data[: 2**20],
+            timeout=DEADLINE,
+        )
+        assert created.status_code == 201, created.text
+        url = created.headers["Location"]
+        live.kill() if stop == "sigkill" else live.stop()
+        live.start()
+        append = {**draft, "Upload-Complete": "?1", "Content-Type": "application/partial-upload"}
+        tampered = data[2**20 : -1] + b"\x00"
+        refused = httpx.patch(url, headers={**append, "Upload-Offset": str(2**20)}, content=tampered, timeout=DEADLINE)
+        assert refused.status_code == 400 and refused.json()["error_code"] == "digest_mismatch"
+        head = httpx.head(url, headers=draft, timeout=DEADLINE)
+        assert head.headers["Upload-Offset"] == str(2**20) and head.headers["Upload-Complete"] == "?0"
+        done = httpx.patch(
+            url, headers={**append, "Upload-Offset": str(2**20)}, content=data[2**20 :], timeout=DEADLINE
+        )
+        assert done.status_code == 200, done.text
+        download = httpx.get(url, timeout=DEADLINE)
+        assert hashlib.sha256(download.content).digest() == hashlib.sha256(data).digest()
+        assert download.headers["Repr-Digest"] == stated
+    finally:
+        live.stop()
+
+
+def test_a_new_request_on_an_upload_ends_the_one_in_flight(server: LiveServer) -> None:
+    """As the draft recommends: a HEAD while an append is still open ends that append (keeping its bytes)
+    and answers with the offset it reached; the client resumes from there."""
+    data = random.Random(4).randbytes(2**20)
+    draft = {"Upload-Draft-Interop-Version": "8"}
+    created = httpx.post(server.endpoint, headers={**draft, "Upload-Complete": "?0"}, timeout=DEADLINE)
+    url = created.headers["Location"]
+    raw = RawClient(server)
+    try:
+        raw.send_head(
+            "PATCH",
+            url.removeprefix(server.base_url),
+            {**draft, "Upload-Complete": "?1", "Upload-Offset": "0", "Content-Type": "application/partial-upload",
+             "Content-Length": str(len(data))},
+        )  # fmt: skip
+        raw.sock.sendall(data[:100_000])
+        wait_until(lambda: _stored(server, url) >= 100_000, timeout=DEADLINE)
+        head = httpx.head(url, headers=draft, timeout=DEADLINE)
+        assert head.status_code == 204 and head.headers["Upload-Complete"] == "?0"
+        offset = int(head.headers["Upload-Offset"])
+        assert offset == 100_000
+        ended = raw.read_until(rb"HTTP/1\.1 ([2-5]\d\d) [^\r]*\r\n")  # the final answer, after any 104
+        assert ended.group(1) == b"409"  # the interrupted append, told where it stopped
+    finally:
+        raw.close()
+    rest = {
+        **draft,
+        "Upload-Complete": "?1",
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/partial-upload",
+    }
+    done = httpx.patch(url, headers=rest, content=data[offset:], timeout=DEADLINE)
+    assert done.status_code == 200
+    assert hashlib.sha256(httpx.get(url, timeout=DEADLINE).content).digest() == hashlib.sha256(data).digest()

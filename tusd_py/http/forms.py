@@ -24,6 +24,15 @@ class FormRoutes:
         self.service = service
         self.urls = urls
         self.limits = limits
+        self._stopping = False
+        self._waiting: set[asyncio.Timeout] = set()  # the deadlines of the bodies waiting for their next bytes
+
+    def interrupt(self) -> None:
+        """Shutdown: forms waiting for their next bytes end now (503, the file being received marked failed);
+        files being written are ended by the service, the same way."""
+        self._stopping = True
+        for deadline in list(self._waiting):
+            deadline.reschedule(asyncio.get_running_loop().time())
 
     def routes(self) -> list[Route]:
         return [Route(self.urls.base_path + "form", self.create, methods=["POST"])]
@@ -32,7 +41,7 @@ class FormRoutes:
         reader = PartReader(boundary_of(request.headers.get("content-type")))
         session = FormSession(self.service, self.limits, principal_of(request), origin_of(request))
         try:
-            async for chunk in _chunks(request, self.limits.idle_timeout):
+            async for chunk in self._chunks(request):
                 for event in reader.feed(chunk):
                     await session.handle(event)
             if not reader.ended:
@@ -94,16 +103,31 @@ class FormRoutes:
         query = urlencode([("upload", file.id) for file in session.files])
         return target + ("&" if parts.query else "?") + query if query else target
 
+    async def _chunks(self, request: Request) -> AsyncIterator[bytes]:
+        """The request body, ended with 408 when the client sends nothing for the idle timeout, and with 503 when
+        the server stops."""
+        stream = request.stream()
+        idle_timeout = self.limits.idle_timeout
+        while True:
+            if self._stopping:
+                raise _shutting_down()
+            try:
+                async with asyncio.timeout(idle_timeout) as deadline:
+                    self._waiting.add(deadline)
+                    try:
+                        chunk = await anext(stream)
+                    finally:
+                        self._waiting.discard(deadline)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if self._stopping:
+                    raise _shutting_down() from None
+                raise TusError(408, "body_timeout", f"no bytes arrived for {idle_timeout:g}s") from None
+            yield chunk
 
-async def _chunks(request: Request, idle_timeout: float | None) -> AsyncIterator[bytes]:
-    """The request body, ended with 408 when the client sends nothing for `idle_timeout` seconds."""
-    stream = request.stream()
-    while True:
-        try:
-            async with asyncio.timeout(idle_timeout):
-                chunk = await anext(stream)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise TusError(408, "body_timeout", f"no bytes arrived for {idle_timeout:g}s") from None
-        yield chunk
+
+def _shutting_down() -> TusError:
+    return TusError(
+        503, "server_shutting_down", "the server is stopping; send the form again shortly", headers={"Retry-After": "5"}
+    )

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -73,12 +75,16 @@ class Fetch:
 
 
 class Importer:
-    def __init__(self, service: UploadService, policy: SourcePolicy, limits: ImportLimits) -> None:
+    def __init__(
+        self, service: UploadService, policy: SourcePolicy, limits: ImportLimits, *, rescan_interval: float = 60.0
+    ) -> None:
         self.service = service
+        self.rescan_interval = rescan_interval
         self.policy = policy
         self.limits = limits
         self.client = SourceClient(policy)
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._resuming: asyncio.Task[None] | None = None
 
     async def start(
         self, request: ImportRequest, principal: Principal | None, origin: RequestOrigin | None
@@ -99,12 +105,80 @@ class Importer:
             origin=origin,
             source={"type": "url", "url": checked.target.url, "status": "importing", "attempts": 1},
         )
-        fetch = Fetch(info.id, checked)
-        self.tasks[info.id] = asyncio.create_task(self._run(fetch), name=f"import {info.id}")
+        self._spawn(info.id, partial(self._run, Fetch(info.id, checked)))
         return info
 
+    def _spawn(self, upload_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        self.tasks[upload_id] = asyncio.create_task(self._claimed(upload_id, work), name=f"import {upload_id}")
+
+    async def _claimed(self, upload_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        """One fetch per import across instances sharing a store: whoever holds `import:<id>` runs it."""
+        try:
+            claim = await self.service.locker.acquire(f"import:{upload_id}", timeout=0, interrupt=False)
+        except TusError:
+            self.tasks.pop(upload_id, None)
+            return  # another instance is fetching it
+        try:
+            await work()
+        finally:
+            self.tasks.pop(upload_id, None)
+            await claim.release()
+
+    def start_resuming(self) -> None:
+        """From start-up, in the background: go on with the imports left unfinished by a server that stopped
+        or died (this one before its restart, or another instance sharing the store), now and every
+        `rescan_interval` seconds."""
+        self._resuming = asyncio.create_task(self._resume_forever(), name="resume imports")
+
+    async def _resume_forever(self) -> None:
+        while True:
+            try:
+                await self.resume()
+            except Exception:
+                log.exception("looking for interrupted imports failed")
+            await asyncio.sleep(self.rescan_interval)
+
+    async def resume(self) -> int:
+        """Take up every import the store says is still `importing` that nobody fetches. Returns how many
+        were found (some may turn out to be another instance's)."""
+        found = 0
+        async for info in self.service.store.iter_infos():
+            source = info.source or {}
+            if source.get("type") != "url" or source.get("status") != "importing" or info.id in self.tasks:
+                continue
+            found += 1
+            self._spawn(info.id, partial(self._resume, info.id))
+        return found
+
+    async def _resume(self, upload_id: str) -> None:
+        """The source is checked against the policy again, then asked for the rest with a Range request
+        (If-Range: the ETag or Last-Modified it sent) or, when it cannot, read again from its start, skipping
+        what is stored."""
+        try:
+            info = await self.service.load(upload_id)
+        except TusError:
+            return  # removed meanwhile
+        source = info.source or {}
+        if source.get("status") != "importing":
+            return  # finished by the instance that held it until now
+        log.info("import into %s was interrupted at %d bytes: resuming it", upload_id, info.offset)
+        etag, modified = source.get("etag"), source.get("last_modified")
+        validator = Validator(etag, modified) if etag is not None or modified is not None else None
+        try:
+            checked = await check_target(source.get("url"), self.policy)
+        except TusError as error:  # refused now (--import-allow changed) or no longer resolvable
+            await self._fail(upload_id, error)
+            return
+        resumes = int(source.get("resumes") or 0) + 1
+        if await self.service.record_source(upload_id, {"resumes": resumes}) is not None:
+            await self._run(Fetch(upload_id, checked, validator, described="length" in source))
+
     async def stop(self) -> None:
-        """At shutdown: end every fetch (each upload keeps what it stored, unfinished)."""
+        """At shutdown: end every fetch (each upload keeps what it stored, unfinished, for the next start)."""
+        if self._resuming is not None:
+            self._resuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resuming
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
@@ -121,24 +195,25 @@ class Importer:
         except Stop:
             pass
         except Failed as failure:
-            await self._fail(fetch, failure.error)
+            await self._fail(fetch.upload_id, failure.error)
         except TimeoutError:
             timeout = self.limits.total_timeout
             await self._fail(
-                fetch,
+                fetch.upload_id,
                 TusError(504, "import_timeout", f"the import took longer than {timeout:g}s", {"timeout": timeout}),
             )
         except Exception as error:  # a bug: logged, and the upload says it failed rather than importing forever
             log.exception("import of %s into %s failed", fetch.checked.target.url, fetch.upload_id)
-            await self._fail(fetch, TusError(500, "import_failed", f"the import failed: {type(error).__name__}"))
+            crash = TusError(500, "import_failed", f"the import failed: {type(error).__name__}")
+            await self._fail(fetch.upload_id, crash)
         finally:
             self.tasks.pop(fetch.upload_id, None)
 
-    async def _fail(self, fetch: Fetch, error: TusError) -> None:
-        log.info("import into %s failed: %s %s", fetch.upload_id, error.code, error.message)
+    async def _fail(self, upload_id: str, error: TusError) -> None:
+        log.info("import into %s failed: %s %s", upload_id, error.code, error.message)
         changes = {"status": "failed", "error_code": error.code, "error_message": error.message}
         with contextlib.suppress(TusError, OSError):
-            await self.service.record_source(fetch.upload_id, changes, kind="source_failed")
+            await self.service.record_source(upload_id, changes, kind="source_failed")
 
     async def _fetch(self, fetch: Fetch) -> None:
         attempt = 1
@@ -233,9 +308,13 @@ class Importer:
         """Once: what the source says of itself (its final URL after redirects, its type and length)."""
         fetch.described = True
         changes: dict[str, Any] = {"length": total, "content_type": response.headers.get("content-type")}
+        if fetch.validator is not None and fetch.validator.known:  # what a resumed fetch checks, after a restart
+            changes.update(etag=fetch.validator.etag, last_modified=fetch.validator.last_modified)
         if hop.target.url != fetch.checked.target.url:
             changes["final_url"] = hop.target.url
-        await self.service.record_source(fetch.upload_id, changes)
+        content_type = (response.headers.get("content-type") or "").strip()[:200]
+        metadata = {"filetype": content_type} if content_type else None  # a download says what it is
+        await self.service.record_source(fetch.upload_id, changes, metadata=metadata)
 
     async def _append(self, fetch: Fetch, request: AppendRequest, body: SourceBody | None) -> UploadInfo:
         """The PATCH path: lock, checks, storage, progress, completion and the pipeline."""

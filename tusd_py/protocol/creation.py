@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tusd_py.protocol.checksum import Checksum
 from tusd_py.protocol.concat import Concat, parse_concat
 from tusd_py.protocol.errors import TusError, bad_header
 from tusd_py.protocol.headers import Headers, optional_uint
@@ -18,6 +19,7 @@ class CreationRequest:
     raw_metadata: str | None = None
     concat: Concat | None = None
     protocol: str = "tus"
+    expected_digest: Checksum | None = None  # the whole upload's, stated before it is complete (Repr-Digest)
 
 
 def parse_creation(

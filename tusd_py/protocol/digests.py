@@ -37,11 +37,13 @@ def format_repr_digest(sha256: bytes) -> str:
     return "sha-256=:" + base64.b64encode(sha256).decode() + ":"
 
 
-def digest_mismatch(name: str, checksum: Checksum) -> TusError:
+def digest_mismatch(name: str, checksum: Checksum, *, whole: bool = False) -> TusError:
+    """`whole`: the digest stated for the whole upload did not match once its last body arrived."""
     algorithm = next(rfc for rfc, ours in ALGORITHMS.items() if ours == checksum.algorithm)
+    what = "the upload's" if whole else "the body's"
     return TusError(
         400,
         "digest_mismatch",
-        f"the body's {algorithm} digest does not match {name}; nothing of this body was stored",
+        f"{what} {algorithm} digest does not match {name}; nothing of this body was stored",
         {"field": name, "algorithm": algorithm},
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tusd_py.protocol.checksum import Checksum
+
 
 @dataclass
 class UploadInfo:
@@ -26,6 +28,9 @@ class UploadInfo:
     source: dict[str, Any] | None = None  # where the bytes come from when not a tus client: an import, a form
     protocol: str = "tus"  # what created it: "tus" (1.0) or "ietf-draft-<interop version>"
     sha256: bytes | None = None  # of the whole upload, recorded at completion (Repr-Digest on download)
+    # The whole upload's digest as the client stated it before the upload was complete (the draft's Repr-Digest
+    # on a creation with Upload-Complete: ?0): checked when the body that completes the upload arrives.
+    expected_digest: Checksum | None = None
 
     @property
     def is_deferred(self) -> bool:

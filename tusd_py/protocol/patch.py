@@ -24,7 +24,9 @@ class AppendRequest:
     completes: bool = False
     consistent_length: bool = False
     checksum_field: str = "Upload-Checksum"  # or the RFC 9530 field the checksum came from
-    whole_digest: bool = False  # the checksum covers the whole upload up to this body's end (Repr-Digest)
+    # The whole upload's digest (Repr-Digest on the completing append), checked once the upload is complete; it
+    # takes the place of one stated at creation.
+    whole_digest: Checksum | None = None
 
 
 @dataclass(frozen=True)

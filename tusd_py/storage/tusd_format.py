@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tusd_py.protocol.checksum import Checksum
+from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.info import UploadInfo
 
 # tusd ignores keys it does not know, so tusd_py keeps its own bookkeeping under one extra key.
@@ -28,6 +30,9 @@ def info_to_json(info: UploadInfo) -> dict[str, Any]:
         extra["protocol"] = info.protocol
     if info.sha256 is not None:
         extra["sha256"] = info.sha256.hex()
+    if info.expected_digest is not None:
+        stated = info.expected_digest
+        extra["expected_digest"] = {"algorithm": stated.algorithm, "digest": stated.digest.hex()}
     return {**tusd_upload(info, dict(info.storage)), EXTRA_KEY: extra}
 
 
@@ -79,5 +84,26 @@ def info_from_json(data: dict[str, Any], *, fallback_created_at: float) -> Uploa
         source=extra.get("source"),
         protocol=str(extra.get("protocol", "tus")),
         sha256=bytes.fromhex(extra["sha256"]) if isinstance(extra.get("sha256"), str) else None,
+        expected_digest=_expected_digest(extra.get("expected_digest")),
         storage={str(k): str(v) for k, v in (data.get("Storage") or {}).items()},
+    )
+
+
+def _expected_digest(value: object) -> Checksum | None:
+    """A stated digest as info_to_json writes it; anything else (a hand-edited file) is no digest."""
+    if not isinstance(value, dict) or value.get("algorithm") not in ("sha256", "sha512"):
+        return None
+    try:
+        return Checksum(str(value["algorithm"]), bytes.fromhex(str(value.get("digest"))))
+    except ValueError:
+        return None
+
+
+def unreadable_info(upload_id: str, what: str) -> TusError:
+    """410 for an upload whose info (`what`: its file, its object) cannot be parsed."""
+    return TusError(
+        410,
+        "upload_info_unreadable",
+        f"the upload's {what} is empty or damaged, so the upload cannot be served; DELETE removes what is left",
+        {"upload_id": upload_id},
     )

@@ -39,22 +39,26 @@ class RunningDigests:
 
 
 class Tee:
-    """Feeds one body to the request's checksum (if any) and to the upload's running digest, counting bytes."""
+    """Feeds one body to the request's checksum (if any), to the upload's running digest (if kept) and to the
+    hasher of a stated whole-upload digest of another algorithm (if any), counting bytes."""
 
-    def __init__(self, checksum: Hasher | None, running: Sha256) -> None:
+    def __init__(self, checksum: Hasher | None, running: Sha256 | None, whole: Hasher | None = None) -> None:
         self.checksum = checksum
         self.running = running
+        self.whole = whole
         self.count = 0
 
     def update(self, data: bytes | bytearray | memoryview, /) -> None:
-        if self.checksum is not None:
-            self.checksum.update(data)
-        self.running.update(data)
+        for hasher in (self.checksum, self.running, self.whole):
+            if hasher is not None:
+                hasher.update(data)
         self.count += len(data)
 
     def digest(self) -> bytes:
-        """What the appender is asked to verify: the body's checksum, or without one the whole upload's SHA-256."""
-        return (self.checksum or self.running).digest()
+        """The body's checksum, or without one the whole upload's SHA-256 (what the appender reports)."""
+        hasher = self.checksum or self.running or self.whole
+        assert hasher is not None
+        return hasher.digest()
 
 
 class CatchUp:

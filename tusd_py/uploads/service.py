@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from tusd_py.auth.principal import Principal, authorize
 from tusd_py.hooks.models import HookResponse, HookType, RequestOrigin
 from tusd_py.hooks.runner import Hooks, hook_failed, hook_refusal
 from tusd_py.locking.base import Lock, Locker, holding
-from tusd_py.protocol.checksum import Hasher, checksum_mismatch
+from tusd_py.protocol.checksum import Checksum, Hasher, checksum_mismatch
 from tusd_py.protocol.creation import CreationRequest, check_max_size
 from tusd_py.protocol.digests import digest_mismatch
 from tusd_py.protocol.errors import TusError, out_of_space, upload_gone
@@ -27,7 +27,7 @@ from tusd_py.protocol.patch import AppendRequest, plan_append
 from tusd_py.state.base import ConcatIndex
 from tusd_py.state.memory import MemoryConcatIndex
 from tusd_py.storage.base import Capability, Concater, ContentReader, LengthDeferrer, Terminater, UploadStore
-from tusd_py.uploads.digests import CatchUp, RunningDigests, Tee
+from tusd_py.uploads.digests import CatchUp, RunningDigests, Sha256, Tee
 from tusd_py.uploads.socket_body import SocketBody
 from tusd_py.uploads.tombstones import Tombstones
 from tusd_py.uploads.transfer import StopReason, Transfer
@@ -168,6 +168,7 @@ class UploadService:
             is_partial=request.concat is not None,
             owner=principal.owner if principal else None,
             protocol=request.protocol,
+            expected_digest=request.expected_digest,
             created_at=now,
             updated_at=now,
             source=dict(source) if source is not None else None,
@@ -321,8 +322,9 @@ class UploadService:
         on_stored: Callable[[int], None] | None = None,
     ) -> None:
         """Copy the body into the upload, then turn how the copy ended into the answer."""
-        checksum = request.checksum
-        if checksum is not None:
+        body_checksum = request.checksum
+        whole = self._whole_check(info, request)
+        if body_checksum is not None or whole is not None:
             self._require(Capability.STAGED_APPEND, True, "checksum")
         start = info.offset
 
@@ -343,12 +345,12 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.received(info, origin, hook_answered)
 
-        whole = checksum is not None and request.whole_digest  # a digest of the upload up to this body's end
-        body_hasher = checksum.hasher() if checksum is not None and not whole else None
-        tee, catch_up = self._digest_feed(info, body_hasher, transfer, staged=checksum is not None)
-        if whole and tee is None:
-            checksum = None  # the upload's running SHA-256 is not here (lost, or turned off): it cannot be checked
-        staged = checksum is not None  # staged bytes are not part of the upload yet: no progress for them
+        body_hasher = body_checksum.hasher() if body_checksum is not None else None
+        running, whole_hasher = await self._whole_hashers(info, whole)
+        if whole_hasher is None:
+            whole = None  # the store cannot read back what it holds: the stated digest cannot be checked
+        staged = body_checksum is not None or whole is not None  # not part of the upload yet: no progress for them
+        tee, catch_up = self._digest_feed(info, running, body_hasher, whole_hasher, transfer, staged=staged)
         appender = self.store.open_appender(
             info,
             staged=staged,
@@ -357,16 +359,23 @@ class UploadService:
             still_ours=lock.is_held,
         )
         self._transfers.add(transfer)
-        verified = checksum is None
+        body_ok = whole_ok = True
         try:
             await transfer.run(appender, limit)
         finally:
             self._transfers.discard(transfer)
             try:
-                await appender.flush()  # the digest covers only what reached the hasher
-                verified = checksum is None or (transfer.ended_cleanly and appender.digest() == checksum.digest)
+                await appender.flush()  # the digests cover only what reached the hashers
+                if body_checksum is not None:
+                    body_digest = tee.checksum.digest() if tee is not None and tee.checksum else appender.digest()
+                    body_ok = transfer.ended_cleanly and body_digest == body_checksum.digest
+                if whole is not None and whole_hasher is not None and tee is not None:
+                    # Checked once the body ends the upload; a body that stops short is kept, unverified yet.
+                    whole_ok = not self._ends_upload(info, request, start + tee.count, transfer) or (
+                        whole_hasher.digest() == whole.digest
+                    )
             finally:
-                kept = await appender.close(keep=verified)
+                kept = await appender.close(keep=body_ok and whole_ok)
                 info.offset = start + kept
                 await self._keep_digest(info, tee, catch_up, kept)
                 if appender.fenced or not lock.is_held():
@@ -381,31 +390,85 @@ class UploadService:
             if self.hooks is not None:
                 self.hooks.notify(HookType.POST_TERMINATE, info, origin)
             raise hook_refusal(HookType.POST_RECEIVE, stopped_by[0], "upload_stopped", "the upload was stopped")
-        if request.completes and info.is_deferred and transfer.ended_cleanly and verified:
+        if request.completes and info.is_deferred and transfer.ended_cleanly and body_ok and whole_ok:
             # An IETF draft upload of unknown length ends where its completing body ended.
             assert isinstance(self.store, LengthDeferrer)
             await self.store.declare_length(info, info.offset)
         if info.completion_pending:  # this body completed it, or an earlier completion could not be recorded
             await self._complete(info, origin)
-        if checksum is not None and transfer.ended_cleanly and not verified:
+        if body_checksum is not None and transfer.ended_cleanly and not body_ok:
             if request.checksum_field != "Upload-Checksum":
-                raise digest_mismatch(request.checksum_field, checksum)
-            raise checksum_mismatch(checksum)
+                raise digest_mismatch(request.checksum_field, body_checksum)
+            raise checksum_mismatch(body_checksum)
+        if whole is not None and not whole_ok:
+            raise digest_mismatch("Repr-Digest", whole, whole=True)
         self._raise_for_ending(info, transfer)
 
+    def _whole_check(self, info: UploadInfo, request: AppendRequest) -> Checksum | None:
+        """The whole upload's stated digest, when this body may be the one that completes the upload: stated
+        on this request (the draft's completing append) or remembered from the creation."""
+        stated = request.whole_digest or info.expected_digest
+        if stated is None or (info.size is None and not request.completes):
+            return None
+        if request.completes or request.content_length is None or info.size is None:
+            return stated
+        return stated if info.offset + request.content_length >= info.size else None
+
+    @staticmethod
+    def _ends_upload(info: UploadInfo, request: AppendRequest, offset: int, transfer: Transfer) -> bool:
+        """Whether the body brought the upload to its end: to its length, however the body ended (one longer
+        than the length keeps the bytes up to it), or as the draft's completing append, ended in full."""
+        if info.size is not None and offset >= info.size:
+            return True
+        return request.completes and transfer.ended_cleanly
+
+    async def _whole_hashers(self, info: UploadInfo, whole: Checksum | None) -> tuple[Sha256 | None, Hasher | None]:
+        """The upload's running SHA-256 (None when lost or turned off), and what hashes the whole upload for
+        the stated digest: the running state itself for sha-256, else one read of what storage holds (which
+        rebuilds a lost running state on the way, so completion need not read the upload again)."""
+        running = self.digests.resume(info.id, info.offset) if self.digests is not None else None
+        if whole is None:
+            return running, None
+        if whole.algorithm == "sha256" and running is not None:
+            return running, running
+        reader = self._unfinished_reader()
+        if reader is None:
+            return running, None
+        hasher = hashlib.new(whole.algorithm)
+        if running is None and self.digests is not None:
+            running = hasher if whole.algorithm == "sha256" else hashlib.sha256()
+            hashers = [hasher] if running is hasher else [hasher, running]
+        else:
+            hashers = [hasher]
+        async for chunk in reader.read(info, 0, info.offset):
+            await asyncio.to_thread(_update_all, hashers, chunk)
+        return running, hasher
+
+    def _unfinished_reader(self) -> ContentReader | None:
+        """The store, if it can read back an upload still being written (not S3: parts are unreadable)."""
+        if isinstance(self.store, ContentReader) and Capability.UNFINISHED_READS in self.store.capabilities:
+            return self.store
+        return None
+
     def _digest_feed(
-        self, info: UploadInfo, body_hasher: Hasher | None, transfer: Transfer, *, staged: bool
+        self,
+        info: UploadInfo,
+        running: Sha256 | None,
+        body_hasher: Hasher | None,
+        whole_hasher: Hasher | None,
+        transfer: Transfer,
+        *,
+        staged: bool,
     ) -> tuple[Tee | None, CatchUp | None]:
         """How this body feeds the upload's running SHA-256: in the writer thread (a tee beside the body's own
-        checksum), or, when the kernel may move the body past user space, read back behind the writer. Neither
-        when there is no state to go on from."""
-        state = self.digests.resume(info.id, info.offset) if self.digests is not None else None
-        if state is None:
+        checksum and the stated whole digest's hasher), or, when the kernel may move the body past user space,
+        read back behind the writer. Neither when there is no state to go on from and nothing else to hash."""
+        if running is None and whole_hasher is None:
             return None, None
-        if transfer.may_splice and not staged and isinstance(self.store, ContentReader):
-            store = self.store
-            return None, CatchUp(state, info.offset, lambda start, stop: store.read(info, start, stop))
-        return Tee(body_hasher, state), None
+        reader = self._unfinished_reader()
+        if running is not None and transfer.may_splice and not staged and reader is not None:
+            return None, CatchUp(running, info.offset, lambda start, stop: reader.read(info, start, stop))
+        return Tee(body_hasher, running, None if whole_hasher is running else whole_hasher), None
 
     async def _keep_digest(self, info: UploadInfo, tee: Tee | None, catch_up: CatchUp | None, kept: int) -> None:
         """The running SHA-256 goes on covering the upload if it took in exactly the bytes that were kept; a body
@@ -413,7 +476,7 @@ class UploadService:
         if self.digests is None or not kept:
             return
         state = None
-        if tee is not None and tee.count == kept:
+        if tee is not None and tee.running is not None and tee.count == kept:
             state = tee.running
         elif catch_up is not None:
             state = await catch_up.finish(info.offset)
@@ -656,13 +719,20 @@ class UploadService:
         return info
 
     async def record_source(
-        self, upload_id: str, changes: dict[str, Any], kind: str | None = None
+        self,
+        upload_id: str,
+        changes: dict[str, Any],
+        kind: str | None = None,
+        *,
+        metadata: dict[str, str] | None = None,
     ) -> UploadInfo | None:
-        """Update what the upload's `source` says (an import's state) and tell listeners `kind`; None once gone."""
+        """Update what the upload's `source` says (an import's state) and tell listeners `kind`; None once gone.
+        `metadata` adds what the source said of itself (its type) where the upload's metadata says nothing."""
         try:
             async with holding(self.locker, upload_id, timeout=self.limits.lock_timeout, interrupt=False):
                 info = await self.store.get_info(upload_id)
                 info.source = {**(info.source or {}), **changes}
+                info.metadata = {**(metadata or {}), **info.metadata}
                 await self.store.save_info(info)
         except TusError as error:
             if error.status in (404, 410):
@@ -679,3 +749,8 @@ class UploadService:
     def _require(self, capability: Capability, needed: bool, extension: str) -> None:
         if needed and capability not in self.store.capabilities:
             raise TusError(501, "extension_not_supported", f"the configured store does not support {extension}")
+
+
+def _update_all(hashers: Sequence[Hasher], data: bytes) -> None:
+    for hasher in hashers:
+        hasher.update(data)

@@ -70,6 +70,7 @@ def parse_draft_creation(
         metadata=metadata,
         raw_metadata=raw_metadata,
         protocol=f"ietf-draft-{dialect.version}",
+        expected_digest=None if complete else stated_digest(headers),
     )
     checksum, field = body_digest(headers, whole=complete)
     body = AppendRequest(
@@ -98,17 +99,12 @@ def parse_draft_append(headers: Headers, dialect: Dialect) -> AppendRequest:
     offset = parse_integer("Upload-Offset", offset_header)
     complete = completes(headers, dialect)
     checksum, field = body_digest(headers, whole=False)
-    whole = False
-    repr_digest = headers.get("Repr-Digest")
-    if checksum is None and complete and repr_digest is not None:
-        # The completing append may state the whole upload's digest: checked against the running SHA-256.
-        checksum = parse_digest("Repr-Digest", repr_digest, algorithms=("sha-256",))
-        field, whole = "Repr-Digest", checksum is not None
     return AppendRequest(
         offset=offset,
         checksum=checksum,
         checksum_field=field,
-        whole_digest=whole,
+        # The completing append may state the whole upload's digest: checked when the upload is complete.
+        whole_digest=stated_digest(headers) if complete else None,
         declared_length=stated_length(headers, offset=offset, complete=complete),
         content_length=optional_uint(headers, "Content-Length"),
         completes=complete,
@@ -125,6 +121,13 @@ def body_digest(headers: Headers, *, whole: bool) -> tuple[Checksum | None, str]
         if checksum is not None:
             return checksum, name
     return None, "Upload-Checksum"
+
+
+def stated_digest(headers: Headers) -> Checksum | None:
+    """The whole upload's digest (Repr-Digest, sha-512 or sha-256) stated by a request whose body does not
+    complete it, or by the completing append: checked against the upload's bytes once all of them are there."""
+    value = headers.get("Repr-Digest")
+    return parse_digest("Repr-Digest", value) if value is not None else None
 
 
 def refuse_upload_fields(headers: Headers, dialect: Dialect) -> None:
