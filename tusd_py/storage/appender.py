@@ -109,6 +109,7 @@ class FileAppender:
         self._timer = None
         if self._pieces and not self._closed:
             self._timed_flush = self._loop.create_task(self._hand_off())
+            self._timed_flush.add_done_callback(_left_to_the_request)
 
     async def _hand_off(self) -> None:
         async with self._handoff_lock:
@@ -250,6 +251,13 @@ class FileAppender:
         finally:
             os.close(self._fd)
         return self.written
+
+
+def _left_to_the_request(task: asyncio.Task[None]) -> None:
+    """A timed hand-off's failure (a full disk) stays on the block in flight, so the request's next write, flush or
+    close raises it; here it is only taken, so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def append_file(source: Path, target: Path) -> int:
