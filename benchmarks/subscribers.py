@@ -28,26 +28,31 @@ from urllib.parse import urlsplit
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
 
+def handshake(host: str, port: int, path: str, timeout: float = 60.0) -> tuple[socket.socket, bytes]:
+    """A WebSocket opened on a blocking socket: the socket and whatever arrived after the 101's head."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed during the handshake")
+        head += chunk
+    status_line = head.split(b"\r\n", 1)[0]
+    if b" 101 " not in status_line:
+        raise ConnectionError(f"handshake answered {status_line!r}")
+    return sock, head.partition(b"\r\n\r\n")[2]
+
+
 class Subscriber:
     """One WebSocket: the handshake, then frames parsed from whatever each read brought."""
 
     def __init__(self, host: str, port: int, path: str) -> None:
-        self.sock = socket.create_connection((host, port), timeout=60)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("closed during the handshake")
-            head += chunk
-        status_line = head.split(b"\r\n", 1)[0]
-        if b" 101 " not in status_line:
-            raise ConnectionError(f"handshake answered {status_line!r}")
-        self.pending = head.partition(b"\r\n\r\n")[2]
+        self.sock, self.pending = handshake(host, port, path)
         self.sock.setblocking(False)
         self.arrivals: list[tuple[int, int]] = []
         self.greeted = False  # the first event (the upload's latest) arrived

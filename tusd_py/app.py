@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -41,12 +42,14 @@ from tusd_py.ops.health import Readiness, healthz
 from tusd_py.ops.logging import RequestIdMiddleware
 from tusd_py.ops.metrics import Metrics, MetricsMiddleware
 from tusd_py.ops.tracing import tracing_from, tracing_middleware
+from tusd_py.protocol.info import UploadInfo
 from tusd_py.settings import Settings
 from tusd_py.state.base import BatchBook, ConcatIndex
 from tusd_py.state.memory import MemoryBatchBook, MemoryConcatIndex
 from tusd_py.storage import FileStore, UploadStore
+from tusd_py.storage.base import RemoteStore
 from tusd_py.uploads.service import Limits, UploadService
-from tusd_py.uploads.tombstones import FileTombstones
+from tusd_py.uploads.tombstones import FileTombstones, Tombstones
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
@@ -94,6 +97,49 @@ def coordination(settings: Settings) -> Coordination:
     )
 
 
+def store_from(settings: Settings) -> UploadStore:
+    """The store the settings choose: S3 with --s3-bucket, else the file store in --upload-dir."""
+    if settings.s3_bucket:
+        from tusd_py.storage.s3 import S3Store
+
+        return S3Store(
+            settings.s3_bucket,
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            prefix=settings.s3_object_prefix,
+            part_size=settings.s3_part_size,
+            concurrency=settings.s3_concurrent_part_uploads,
+            presign_downloads=settings.s3_presign_downloads,
+        )
+    return FileStore(settings.upload_dir, block_size=settings.write_block_size)
+
+
+@dataclass
+class Placement:
+    """What depends on where the bytes are: tombstones, hooks' `Storage`, the pipeline's paths, closing."""
+
+    tombstones: Tombstones
+    storage_of: Callable[[UploadInfo], dict[str, str]]
+    path_of: Callable[[str], Path]
+    local_copy: Callable[[UploadInfo], AbstractAsyncContextManager[Path]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+
+    @classmethod
+    def of(cls, store: UploadStore, settings: Settings) -> Placement:
+        if isinstance(store, RemoteStore):
+            return cls(
+                store.tombstones(settings.tombstone_ttl),
+                lambda info: dict(info.storage),
+                Path,
+                store.local_copy,
+                store.aclose,
+            )
+        # The file store's directory; a store of the application's own keeps tombstones and paths there too.
+        directory = store.directory if isinstance(store, FileStore) else FileStore(settings.upload_dir).directory
+        files = store if isinstance(store, FileStore) else FileStore(directory)
+        return cls(FileTombstones(directory, settings.tombstone_ttl), file_storage(directory), files.data_path)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -114,9 +160,10 @@ def create_app(
     settings = settings or Settings.from_env()
     auth = (authenticator, "Bearer") if authenticator is not None else authenticator_from(settings)
     shared = coordination(settings)
-    file_store = FileStore(settings.upload_dir, block_size=settings.write_block_size)
+    store = store or store_from(settings)
+    placement = Placement.of(store, settings)
     service = UploadService(
-        store or file_store,
+        store,
         locker or shared.locker,
         Limits(
             max_size=settings.max_size,
@@ -125,7 +172,7 @@ def create_app(
             network_timeout=settings.network_timeout,
             lock_timeout=settings.lock_timeout,
         ),
-        tombstones=FileTombstones(file_store.directory, settings.tombstone_ttl),
+        tombstones=placement.tombstones,
         concat_index=shared.concat_index,
     )
     if not settings.repr_digest:
@@ -135,11 +182,11 @@ def create_app(
         service.hooks = Hooks(
             handlers,
             progress_interval=settings.hooks_progress_interval,
-            storage_of=file_storage(file_store.directory),
+            storage_of=placement.storage_of,
         )
     processing = pipeline_from(settings, pipeline)
     if processing is not None:
-        processing.attach(service, file_store.data_path)
+        processing.attach(service, placement.path_of, placement.local_copy)
     tracing = tracing_from(settings, tracer_provider)
     if tracing is not None:
         from tusd_py.ops.tracing.instrument import instrument
@@ -192,6 +239,8 @@ def create_app(
         if importer is not None:
             await importer.stop()
         await background.stop()
+        if placement.close is not None:
+            await placement.close()
         if tracing is not None:
             await tracing.close()
 

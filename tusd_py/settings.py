@@ -116,6 +116,27 @@ class Settings:
     max_metadata_size: int = setting(16 * 1024, "largest Upload-Metadata header accepted", "size")
     max_metadata_pairs: int = setting(256, "most key/value pairs accepted in Upload-Metadata", "int")
     write_block_size: int = setting(4 * 2**20, "bytes gathered before each write to disk", "size")
+    s3_bucket: str | None = setting(
+        None,
+        "keep uploads in this S3 bucket (tusd's s3store layout) instead of --upload-dir; it must exist;"
+        " credentials from the AWS_* variables or files",
+        "str",
+        True,
+    )
+    s3_endpoint: str | None = setting(
+        None, "URL of an S3-compatible service (MinIO, Ceph, SeaweedFS, R2…); AWS's own when unset", "str", True
+    )
+    s3_region: str | None = setting(None, "S3 region (else AWS_REGION, the AWS config, or us-east-1)", "str", True)
+    s3_object_prefix: str = setting("", "prefix of every object key: `a/b` keeps an upload at a/b/<objectId>")
+    s3_part_size: int = setting(
+        8 * 2**20, "bytes per S3 multipart part, 5MiB to 5GiB (grown for uploads past 10,000 parts)", "size"
+    )
+    s3_concurrent_part_uploads: int = setting(
+        4, "parts of one PATCH uploaded to S3 at once, 1 to 64 (memory: part size x (this + 1))", "int"
+    )
+    s3_presign_downloads: float | None = setting(
+        None, "answer GET of a finished S3 upload with a redirect to a presigned URL valid this long", "duration", True
+    )
     socket_bodies: bool = setting(
         True,
         "under `serve` on Linux, move bodies of 1MiB and more from the socket into the file in the kernel (splice)",
@@ -229,6 +250,12 @@ class Settings:
             AllowList.parse(self.import_allow)  # a bad CIDR is refused at start-up
         if self.write_block_size < 64 * 1024:
             raise ValueError("write_block_size must be at least 64KiB")
+        if not 5 * 2**20 <= self.s3_part_size <= 5 * 2**30:
+            raise ValueError("s3_part_size must be between 5MiB and 5GiB (S3's part sizes)")
+        if not 1 <= self.s3_concurrent_part_uploads <= 64:
+            raise ValueError("s3_concurrent_part_uploads must be between 1 and 64")
+        if self.s3_presign_downloads is not None and not 1 <= self.s3_presign_downloads <= 7 * 86400:
+            raise ValueError("s3_presign_downloads must be between 1s and 7d (SigV4's longest)")
 
     def enabled_hooks(self) -> list[str]:
         return [name.strip() for name in self.hooks_enabled_events.split(",") if name.strip()]

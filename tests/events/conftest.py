@@ -9,8 +9,9 @@ import pytest
 
 from tests.interop.tus_js_client import INSTALLED_CLIENT, TusJsClient
 from tests.support.live_server import LiveServer
-from tests.support.live_server import start_live as start_server
+from tests.support.live_server import start_live as start_server  # noqa: F401 (the event tests import it from here)
 from tests.support.programs import require_path, require_program
+from tests.support.s3_server import start_on_store
 
 # Short enough for fast tests, long enough to see throttling between events on loopback.
 PROGRESS_INTERVAL = 0.1
@@ -19,10 +20,14 @@ WRITE_BLOCK = "64KiB"
 
 
 @pytest.fixture(scope="session")
-def events_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for every event test that only watches its own uploads (and batches with unique names)."""
-    server = start_server(
-        tmp_path_factory.mktemp("events-server"), "--progress-interval", "100ms", "--write-block-size", WRITE_BLOCK
+def events_server(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """One server (per store) for every event test that only watches its own uploads (and batches with unique
+    names)."""
+    root = tmp_path_factory.mktemp(f"events-server-{store_kind}")
+    server = start_on_store(
+        store_kind, request, root, "--progress-interval", "100ms", "--write-block-size", WRITE_BLOCK
     )
     yield server
     server.stop()

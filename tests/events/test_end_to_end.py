@@ -25,6 +25,8 @@ from tests.events.clients import (
 from tests.interop.tus_js_client import TusJsClient
 from tests.support.live_server import LiveServer
 
+pytestmark = pytest.mark.stores("file", "s3")  # events report what the store keeps, either store
+
 KiB, MiB = 1024, 1024 * 1024
 SIZE = 6 * MiB + 12_345  # not a multiple of the chunk size: the last chunk is short
 CHUNK = 256 * KiB

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from tests.events.clients import (
     SseFollower,
@@ -21,6 +22,8 @@ from tests.events.clients import (
 )
 from tests.support.live_server import LiveServer
 from tests.support.tus import TUS, payload, upload_id
+
+pytestmark = pytest.mark.stores("file", "s3")  # events report what the store keeps, either store
 
 
 async def test_websocket_sends_the_upload_events_then_closes_normally(

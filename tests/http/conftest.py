@@ -1,4 +1,8 @@
-"""Fixtures: the tus app built in-process from Settings, and a TusClient talking to it through httpx."""
+"""Fixtures: the tus app built in-process from Settings, and a TusClient talking to it through httpx.
+
+Marked `@pytest.mark.stores("file", "s3")` (tests/conftest.py), a test runs on each store: on S3 the app keeps its
+uploads under a key prefix of the test's own in the session's SeaweedFS.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.http.tus_client import TusClient
+from tests.interop.stored_upload import S3Bucket
 from tusd_py import Settings, create_app
 
 MakeTus = Callable[..., TusClient]
@@ -20,13 +25,19 @@ def upload_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make_tus(upload_dir: Path) -> AsyncIterator[MakeTus]:
+async def make_tus(
+    upload_dir: Path, store_fields: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[MakeTus]:
     """`make_tus(max_size=10)`: a client of a fresh app with those settings (`environ` for TUSD_PY_* variables)."""
     clients: list[TusClient] = []
+    storage: Path | S3Bucket = upload_dir
+    if store_fields:
+        client = request.getfixturevalue("seaweedfs_client")
+        storage = S3Bucket(client, store_fields["s3_bucket"], store_fields["s3_object_prefix"])
 
     def make(environ: Mapping[str, str] | None = None, **fields: Any) -> TusClient:
-        settings = Settings.from_env(dict(environ or {}), upload_dir=upload_dir, **fields)
-        client = TusClient(create_app(settings), upload_dir, endpoint=settings.base_path)
+        settings = Settings.from_env(dict(environ or {}), upload_dir=upload_dir, **{**store_fields, **fields})
+        client = TusClient(create_app(settings), upload_dir, endpoint=settings.base_path, storage=storage)
         clients.append(client)
         return client
 

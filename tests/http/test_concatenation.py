@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
+
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
 
 
 def relative(url: str) -> str:

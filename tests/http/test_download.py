@@ -19,6 +19,8 @@ from tests.support.raw_http import RawRequest
 from tests.support.waiting import eventually, wait_until
 from tusd_py.protocol.metadata import format_metadata
 
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
+
 DATA = bytes(range(256)) * 4  # 1,024 bytes in which every offset is recognisable
 SIZE = len(DATA)
 IMF_FIXDATE = re.compile(

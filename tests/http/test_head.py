@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error
+
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
 
 
 async def test_head_is_200_with_upload_offset_0_for_a_new_upload(tus: TusClient) -> None:

@@ -11,6 +11,8 @@ from tests.http.conftest import MakeTus
 from tests.http.scripted_body import ScriptedBody, patch_headers, send_raw
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
 
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
+
 
 def path_of(url: str) -> str:
     return "/files/" + upload_id_of(url)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.http.conftest import MakeTus
 from tests.http.scripted_body import ScriptedBody, patch_headers, send_raw
 from tests.http.tus_client import TusClient, assert_error, upload_id_of
+
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
 
 
 async def test_delete_on_an_unfinished_upload_is_204(tus: TusClient) -> None:

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.interop.stored_upload import S3Bucket, StoredUpload
+
 TUS_VERSION = "1.0.0"
 OFFSET_STREAM = "application/offset+octet-stream"
 
@@ -55,16 +57,21 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
 class TusClient:
     """One in-process client of one app; `endpoint` is the creation URL path (mount path included)."""
 
-    def __init__(self, app: Any, upload_dir: Path, endpoint: str = "/files/") -> None:
+    def __init__(
+        self, app: Any, upload_dir: Path, endpoint: str = "/files/", storage: Path | S3Bucket | None = None
+    ) -> None:
         # A 500 comes back as a response, so a test can say which request caused it.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         self.app = app
         self.upload_dir = upload_dir
+        self.storage = upload_dir if storage is None else storage  # where the app's store keeps uploads
         self.endpoint = endpoint
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if isinstance(self.storage, S3Bucket):  # the S3 store's client: no lifespan runs in process to close it
+            await self.app.state.service.store.aclose()
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -127,17 +134,24 @@ class TusClient:
         assert response.status_code == 200, response.status_code
         return int(response.headers["Upload-Offset"])
 
-    # -- the store on disk ---------------------------------------------------------------------
+    # -- the store: files on disk, or objects in S3 ----------------------------------------------
 
     def data_path(self, url: str) -> Path:
         return self.upload_dir / upload_id_of(url)
 
     def stored_bytes(self, url: str) -> bytes:
+        if isinstance(self.storage, S3Bucket):
+            return StoredUpload.load(self.storage, url).data
         return self.data_path(url).read_bytes()
 
     def stored_info(self, url: str) -> dict[str, Any]:
+        if isinstance(self.storage, S3Bucket):
+            return StoredUpload.load(self.storage, url).info
         info: dict[str, Any] = json.loads((self.upload_dir / (upload_id_of(url) + ".info")).read_text())
         return info
 
     def stored_files(self) -> list[str]:
+        """The names the store keeps: files of the upload directory, or object keys under the S3 prefix."""
+        if isinstance(self.storage, S3Bucket):
+            return self.storage.names()
         return sorted(path.name for path in self.upload_dir.iterdir()) if self.upload_dir.exists() else []

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.interop.source_data import SOURCE_SIZE, MiB
 from tests.interop.stored_upload import StoredUpload, sha256, upload_id_of
 from tests.interop.tus_js_client import TusJsClient, UploadRun
 from tests.support.live_server import LiveServer
 
+pytestmark = pytest.mark.stores("file", "s3")  # the same clients against both stores
 FILE_METADATA = {"filename": "source.bin", "filetype": "application/octet-stream"}
 
 
 def stored_upload_of(server: LiveServer, run: UploadRun) -> StoredUpload:
     assert run.ok, run.explain()
     assert run.upload_url is not None
-    return StoredUpload.load(server.upload_dir, run.upload_url)
+    return StoredUpload.load(server.storage, run.upload_url)
 
 
 def assert_is_copy_of(stored: StoredUpload, source: Path, metadata: dict[str, str]) -> None:
@@ -53,9 +56,7 @@ def test_location_is_an_absolute_url_under_the_endpoint(
 def test_each_chunk_goes_in_its_own_patch(
     shared_live_server: LiveServer, tus_js_client: TusJsClient, source_file: Path
 ) -> None:
-    run = tus_js_client.upload(
-        source_file, endpoint=shared_live_server.endpoint, chunkSize=MiB, metadata=FILE_METADATA
-    )
+    run = tus_js_client.upload(source_file, endpoint=shared_live_server.endpoint, chunkSize=MiB, metadata=FILE_METADATA)
 
     assert_is_copy_of(stored_upload_of(shared_live_server, run), source_file, FILE_METADATA)
     offsets = chunk_offsets(MiB)
@@ -76,7 +77,7 @@ def test_resumes_from_the_upload_url_after_an_abort(
     )
     assert first.ok and first.aborted, first.explain()
     assert first.upload_url is not None
-    kept = StoredUpload.load(shared_live_server.upload_dir, first.upload_url).offset
+    kept = StoredUpload.load(shared_live_server.storage, first.upload_url).offset
     assert kept == first.bytes_uploaded == MiB
 
     # No endpoint: had the server lost the upload, the client could not quietly start a new one.
@@ -208,7 +209,7 @@ def test_parallel_parts_are_concatenated_in_order(
     part_urls = concat.request_headers["upload-concat"].removeprefix("final;").split(" ")
     assert len(part_urls) == 3
     assert final.info["PartialUploads"] == [upload_id_of(url) for url in part_urls]
-    parts = [StoredUpload.load(shared_live_server.upload_dir, url) for url in part_urls]
+    parts = [StoredUpload.load(shared_live_server.storage, url) for url in part_urls]
     assert [part.info["IsPartial"] for part in parts] == [True, True, True]
     assert b"".join(part.data for part in parts) == source_file.read_bytes()
 

@@ -12,12 +12,13 @@ from tests.interop.stored_upload import StoredUpload, sha256
 from tests.interop.tus_js_client import TusJsClient
 from tests.support.live_server import LiveServer
 
+pytestmark = pytest.mark.stores("file", "s3")  # the same clients against both stores
 MODES = {"ietf-draft-03": "5", "ietf-draft-05": "6"}
 
 
 def assert_copy(server: LiveServer, url: str | None, source: Path) -> StoredUpload:
     assert url is not None
-    stored = StoredUpload.load(server.upload_dir, url)
+    stored = StoredUpload.load(server.storage, url)
     assert stored.sha256 == sha256(source.read_bytes())
     assert stored.size == SOURCE_SIZE
     return stored
@@ -43,7 +44,7 @@ def test_chunks_then_abort_and_resume_by_url(
     )
     assert first.ok and first.aborted, first.explain()
     assert first.upload_url is not None
-    kept = StoredUpload.load(shared_live_server.upload_dir, first.upload_url).offset
+    kept = StoredUpload.load(shared_live_server.storage, first.upload_url).offset
     assert kept == MiB
     second = tus_js_client.upload(source_file, uploadUrl=first.upload_url, protocol=protocol, chunkSize=MiB // 2)
     assert second.ok, second.explain()
@@ -104,4 +105,4 @@ def test_termination(
     deletes = [e for e in run.exchanges if e.method == "DELETE"]
     assert [e.status for e in deletes] == [204]
     assert run.upload_url is not None
-    assert not (shared_live_server.upload_dir / run.upload_url.rsplit("/", 1)[-1]).exists()
+    assert not StoredUpload.exists(shared_live_server.storage, run.upload_url)

@@ -20,6 +20,7 @@ from tests.interop.source_data import SOURCE_SIZE, MiB
 from tests.interop.stored_upload import StoredUpload, sha256
 from tests.support.live_server import LiveServer
 
+pytestmark = pytest.mark.stores("file", "s3")  # the same clients against both stores
 FILE_METADATA = {"filename": "source.bin", "filetype": "application/octet-stream"}
 
 
@@ -59,7 +60,7 @@ def url_storage(tmp_path: Path) -> Iterator[FileStorage]:
 
 def stored_upload_of(server: LiveServer, uploader: BaseUploader) -> StoredUpload:
     assert uploader.url is not None
-    return StoredUpload.load(server.upload_dir, uploader.url)
+    return StoredUpload.load(server.storage, uploader.url)
 
 
 def assert_is_copy_of(stored: StoredUpload, source: Path, metadata: dict[str, str]) -> None:
@@ -95,9 +96,7 @@ def test_empty_metadata_header_stores_no_metadata(
     assert_is_copy_of(stored_upload_of(shared_live_server, uploader), tiny_file, {})
 
 
-def test_metadata_is_stored_decoded(
-    shared_live_server: LiveServer, tus: client.TusClient, tiny_file: Path
-) -> None:
+def test_metadata_is_stored_decoded(shared_live_server: LiveServer, tus: client.TusClient, tiny_file: Path) -> None:
     metadata = {"filename": "résumé ✓.bin", "filetype": "application/octet-stream", "relativePath": "null"}
     uploader = tus.uploader(file_path=str(tiny_file), metadata=metadata)
 
@@ -123,9 +122,7 @@ def test_each_chunk_goes_in_its_own_patch(
 def test_sha1_checksum_sent_with_every_chunk_is_accepted(
     shared_live_server: LiveServer, tus: client.TusClient, source_file: Path, exchanges: list[Exchange]
 ) -> None:
-    uploader = tus.uploader(
-        file_path=str(source_file), chunk_size=MiB, upload_checksum=True, metadata=FILE_METADATA
-    )
+    uploader = tus.uploader(file_path=str(source_file), chunk_size=MiB, upload_checksum=True, metadata=FILE_METADATA)
 
     uploader.upload()
 

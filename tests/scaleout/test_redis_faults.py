@@ -191,3 +191,49 @@ async def test_a_follower_gets_completed_published_while_its_instance_could_not_
         assert follower.events[-1]["offset"] == SIZE
     finally:
         cluster.stop()
+
+
+def test_events_lost_while_redis_is_down_are_one_log_line_each(
+    server: LiveServer, redis_server: RedisServer
+) -> None:
+    redis_server.stop()
+    try:
+        created = httpx.post(server.endpoint, headers={**TUS, "Upload-Length": "10"})
+        assert created.status_code == 201  # creating needs no lock; its `created` event cannot be published
+        wait_until(lambda: "could not publish created event" in server.log())
+    finally:
+        redis_server.start()
+    assert "Traceback" not in server.log()
+
+
+async def test_an_upload_completed_while_redis_is_down_still_ends_its_event_streams(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The `completed` event could not be published while Redis was down; once Redis is back it is, so a follower
+    connected all along hears it and its stream ends (it used to wait forever)."""
+    server = LiveServer(tmp_path / "uploads", tmp_path / "server.log", "--redis-url", redis_server.url,
+                        "--lock-ttl", "60s")  # the lock outlives the outage: the PATCH can finish without Redis
+    server.upload_dir.mkdir()
+    server.start()
+    try:
+        data = payload(SIZE)
+        url = create(server.endpoint, SIZE)
+        follower = WsFollower()
+        following = asyncio.create_task(follower.run(ws_url(server, events_path(url))))
+        await started(following, follower.connected)
+        request = start_patch(server, url, 0, SIZE)
+        request.send(data[:STORED_FIRST])
+        await until(lambda: len(stored(server, url)) == STORED_FIRST)
+        redis_server.stop()
+        request.send(data[STORED_FIRST:])
+        status, _, _ = request.response(timeout=10)
+        request.close()
+        assert status == 204
+        await until(lambda: "could not publish completed event" in server.log())
+
+        redis_server.start()
+        await asyncio.wait_for(following, 30)
+    finally:
+        server.stop()
+    assert [event["type"] for event in follower.events][-1] == "completed"
+    assert follower.close_code == 1000

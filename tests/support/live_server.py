@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,6 +48,11 @@ class LiveServer:
     @property
     def endpoint(self) -> str:
         return self.base_url + self.base_path
+
+    @property
+    def storage(self) -> Any:
+        """Where its uploads are, for `StoredUpload.load`: the upload directory (an S3 server: its bucket)."""
+        return self.upload_dir
 
     def start(self, timeout: float = 20.0) -> None:
         command = [

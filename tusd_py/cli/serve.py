@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -57,6 +58,10 @@ def greet(settings: Settings) -> None:
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     endpoint = f"http://{display_host}:{settings.port}{settings.base_path}"
     storage = str(settings.upload_dir.resolve())
+    if settings.s3_bucket:
+        storage = f"s3://{settings.s3_bucket}/{settings.s3_object_prefix}" + (
+            f" at {settings.s3_endpoint}" if settings.s3_endpoint else ""
+        )
     if settings.log_format == "json":
         logging.getLogger("tusd_py").warning(
             "tusd_py %s: tus 1.0.0 uploads at %s (storage: %s)",
@@ -94,6 +99,31 @@ def worker_app() -> Starlette:
     return serving_app(settings)
 
 
+def check_storage(settings: Settings) -> str | None:
+    """With --s3-bucket: the bucket must be reachable with the credentials found, or `serve` stops here, in one
+    line. None when all is well."""
+    if not settings.s3_bucket:
+        return None
+    try:
+        import aiobotocore  # noqa: F401
+    except ImportError:
+        return "the S3 store needs aiobotocore: pip install 'tusd_py[s3]'"
+    from tusd_py.app import store_from
+    from tusd_py.protocol.errors import TusError
+
+    async def check() -> str | None:
+        store = store_from(settings)
+        try:
+            await store.check_ready()
+        except TusError as error:
+            return error.message
+        finally:
+            await store.aclose()  # type: ignore[attr-defined]
+        return None
+
+    return asyncio.run(check())
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
@@ -103,6 +133,10 @@ def serve(args: argparse.Namespace) -> int:
         check_tracing(settings)
     except (ValueError, TypeError, OSError, ImportError, AttributeError) as error:
         print(f"tusd-py: {error}", file=sys.stderr)
+        return 2
+    problem = check_storage(settings)
+    if problem is not None:
+        print(f"tusd-py: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
     if settings.auth == "none" and settings.host not in LOOPBACK:

@@ -113,6 +113,9 @@ class SubscriberClosed(Exception):
 
 
 class EventBus(Protocol):
+    # Failures that mean the bus's shared store cannot be reached right now (logged as one line, not a traceback).
+    unreachable: tuple[type[Exception], ...]
+
     async def publish(self, event: Event) -> None:
         """Publish an event as it is (numbered already)."""
         ...
@@ -139,6 +142,8 @@ class EventBus(Protocol):
 
 class LocalEventBus:
     """Everything in this process. Sequence numbers start from the clock, so they keep rising across restarts."""
+
+    unreachable: tuple[type[Exception], ...] = ()
 
     def __init__(self, *, history_size: int = 200, max_streams: int = 10_000) -> None:
         self.history_size = history_size

@@ -34,6 +34,7 @@ from tusd_py.state.base import BatchBook
 from tusd_py.storage.base import UploadStore
 
 log = logging.getLogger("tusd_py.events")
+REPUBLISH_SECONDS = 300.0  # how long a terminal event that found Redis down is tried again
 MAX_METERS = 10_000
 
 
@@ -66,6 +67,7 @@ class EventPublisher:
         self._batch_meters: dict[str, ProgressMeter] = {}
         self._trailing: dict[str, tuple[asyncio.TimerHandle | None, UploadInfo]] = {}
         self._queue: asyncio.Queue[tuple[Event, UploadInfo | None]] = asyncio.Queue()
+        self._republishing: set[asyncio.Task[None]] = set()  # terminal events waiting for Redis to come back
         self._worker: asyncio.Task[None] | None = None
 
     # -- the listener side: synchronous, cheap, called by the upload service --------------------------
@@ -210,6 +212,8 @@ class EventPublisher:
             self._worker = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        for task in list(self._republishing):
+            task.cancel()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,13 +228,46 @@ class EventPublisher:
         while True:
             event, info = await self._queue.get()
             try:
-                published = await self.publish(event)
-                if published is not None and info is not None and event.batch is not None:
-                    await self._update_batch(event, info)
+                await self._publish_one(event, info)
+            except self.bus.unreachable as error:  # Redis is down: expected for a while, one line each
+                log.error("could not publish %s event for %s: %s", event.type.value, event.upload_id, error)
+                if event.terminal or isinstance(event, CompletedEvent):  # a stream's last word (or the pipeline's cue)
+                    self._publish_later(event, info)
             except Exception:
                 log.exception("could not publish %s event for %s", event.type.value, event.upload_id)
             finally:
                 self._queue.task_done()
+
+    async def _publish_one(self, event: Event, info: UploadInfo | None) -> None:
+        published = await self.publish(event)
+        if published is not None and info is not None and event.batch is not None:
+            await self._update_batch(event, info)
+
+    def _publish_later(self, event: Event, info: UploadInfo | None) -> None:
+        """A stream's last word must outlive a Redis outage: its followers would otherwise wait for it forever.
+        (Published late, it is still checked for order: dropped if the stream moved on meanwhile.)"""
+        task = asyncio.get_running_loop().create_task(self._republish(event, info))
+        self._republishing.add(task)
+        task.add_done_callback(self._republishing.discard)
+
+    async def _republish(self, event: Event, info: UploadInfo | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REPUBLISH_SECONDS
+        delay = 0.5
+        while loop.time() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                await self._publish_one(event, info)
+            except self.bus.unreachable:
+                continue
+            except Exception:
+                log.exception("could not publish %s event for %s", event.type.value, event.upload_id)
+                return
+            log.info("published %s event for %s once shared state was back", event.type.value, event.upload_id)
+            return
+        log.error("gave up publishing %s event for %s after %gs", event.type.value, event.upload_id,
+                  REPUBLISH_SECONDS)
 
     async def publish(self, event: Event) -> Event | None:
         """Numbered and published, unless it would not move its stream forward (a late event of another

@@ -6,6 +6,7 @@ import json
 import logging
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from tusd_py.events.bus import ALL, LocalEventBus
 from tusd_py.events.models import Event, event_from_dict
@@ -79,6 +80,8 @@ def _unwire(raw: bytes | str) -> Event:
 
 class RedisEventBus(LocalEventBus):
     """Local subscribers as in LocalEventBus; publishing goes through Redis, so every instance delivers it."""
+
+    unreachable: tuple[type[Exception], ...] = (RedisError, OSError)
 
     def __init__(self, redis: Redis, *, prefix: str, history_size: int = 200) -> None:
         super().__init__(history_size=history_size)

@@ -11,6 +11,7 @@ from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.representation import content_type, filename
 
 STATUSES = ("created", "uploading", "completed", "processing", "processed", "failed", "terminated", "expired")
+_BEFORE_COMPLETION = ("created", "uploading")
 
 
 _PIPELINE_STATUS = {"pending": "processing", "processing": "processing", "processed": "processed", "failed": "failed"}
@@ -24,7 +25,10 @@ def status_of(info: UploadInfo, latest: Event | None) -> str:
         return pipeline_status
     if not info.is_complete and (info.source or {}).get("status") == "failed":
         return "failed"  # an import that gave up: never listed as finished
-    if latest is not None and latest.status in STATUSES and not (latest.status == "uploading" and info.is_complete):
+    # The stored upload is ahead of its events (they are published after it is stored): a completed upload
+    # whose latest event still says created or uploading is completed.
+    lagging = latest is not None and latest.status in _BEFORE_COMPLETION and info.is_complete
+    if latest is not None and latest.status in STATUSES and not lagging:
         return latest.status
     if info.is_complete:
         return "completed"

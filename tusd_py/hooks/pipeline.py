@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,14 +101,22 @@ class Pipeline:
         self.rescan_interval = rescan_interval
         self.service: UploadService | None = None
         self.path_of: Callable[[str], Path] = Path
+        self.local_copy: Callable[[UploadInfo], AbstractAsyncContextManager[Path]] | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def attach(self, service: UploadService, path_of: Callable[[str], Path]) -> None:
-        """Run for this service's completed uploads; `path_of(id)` is where an upload's bytes are."""
+    def attach(
+        self,
+        service: UploadService,
+        path_of: Callable[[str], Path],
+        local_copy: Callable[[UploadInfo], AbstractAsyncContextManager[Path]] | None = None,
+    ) -> None:
+        """Run for this service's completed uploads; `path_of(id)` is where an upload's bytes are. A store whose
+        bytes are not local files (S3) gives `local_copy(info)` instead: a temporary copy for the stages' run."""
         self.service = service
         self.path_of = path_of
+        self.local_copy = local_copy
         service.pipeline = self
 
     def enqueue(self, upload_id: str) -> None:
@@ -171,8 +180,14 @@ class Pipeline:
             await lock.release()
 
     async def _run_stages(self, service: UploadService, info: UploadInfo) -> None:
+        if self.local_copy is None:
+            await self._run_stages_on(service, info, self.path_of(info.id))
+            return
+        async with self.local_copy(info) as path:
+            await self._run_stages_on(service, info, path)
+
+    async def _run_stages_on(self, service: UploadService, info: UploadInfo, path: Path) -> None:
         results: dict[str, Any] = {}
-        path = self.path_of(info.id)
         for stage in self.stages:
             state = {"status": PROCESSING, "stage": stage.name, "stage_progress": 0.0, "message": f"{stage.name}"}
             current = await service.record_processing(info.id, state)

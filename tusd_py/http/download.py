@@ -18,7 +18,7 @@ from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.headers import Headers, http_date
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.ranges import ByteRange, is_not_modified, parse_range, range_is_current
-from tusd_py.storage.base import ContentReader, FileServer
+from tusd_py.storage.base import ContentReader, FileServer, Presigner
 
 
 def entity_tag(info: UploadInfo) -> str:
@@ -32,9 +32,8 @@ def entity_tag(info: UploadInfo) -> str:
 ZEROCOPY_SEND = "http.response.zerocopysend"
 
 
-def download_response(request: Request, info: UploadInfo, reader: ContentReader, *, sendfile: bool = True) -> Response:
-    """`sendfile`: send from the file with ASGI's zero-copy send where the server offers it and the store has
-    local files."""
+def require_complete(info: UploadInfo) -> int:
+    """The finished upload's size; 409 while it is not finished."""
     if not info.is_complete or info.size is None:
         raise TusError(
             409,
@@ -42,6 +41,13 @@ def download_response(request: Request, info: UploadInfo, reader: ContentReader,
             "the upload is not finished yet; it can be downloaded once every byte has arrived",
             {"offset": info.offset, "length": info.size},
         )
+    return info.size
+
+
+def download_response(request: Request, info: UploadInfo, reader: ContentReader, *, sendfile: bool = True) -> Response:
+    """`sendfile`: send from the file with ASGI's zero-copy send where the server offers it and the store has
+    local files."""
+    size = require_complete(info)
     headers = Headers(request.scope["headers"])
     etag = entity_tag(info)
     modified = info.completed_at or info.updated_at
@@ -59,9 +65,18 @@ def download_response(request: Request, info: UploadInfo, reader: ContentReader,
     range_header = headers.get("Range")
     ranges = None
     if range_header is not None and range_is_current(headers.get("If-Range"), etag, modified):
-        ranges = parse_range(range_header, info.size)
+        ranges = parse_range(range_header, size)
     zero_copy = sendfile and ZEROCOPY_SEND in request.scope.get("extensions", {}) and isinstance(reader, FileServer)
     return RangeResponse(reader, info, media_type, ranges, common, zero_copy=zero_copy)
+
+
+async def presigned_redirect(info: UploadInfo, store: Presigner) -> Response:
+    """302 to a presigned URL of the finished upload (--s3-presign-downloads): S3 serves the bytes, ranges and all."""
+    require_complete(info)
+    media_type = representation.content_type(info.metadata)
+    disposition = representation.content_disposition(media_type, representation.filename(info.metadata))
+    url = await store.presigned_url(info, disposition, media_type)
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
 
 
 class RangeResponse(Response):

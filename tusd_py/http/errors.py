@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -84,8 +85,20 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(error, request)
 
 
-EXCEPTION_HANDLERS = {
+async def handle_os_error(request: Request, exc: Exception) -> Response | None:
+    """OSError (a full disk above all) answered inside the app, as handle_unexpected would: what reaches Starlette's
+    catch-all `Exception` handler is re-raised to the server after the answer, which logs a traceback for it and
+    leaves the access line without a status."""
+    if isinstance(request, WebSocket):  # Starlette hands WebSocket errors to the same handlers
+        log.warning("%s failed in storage: %s", request.url.path, exc)
+        await request.close(1011, "storage failed")
+        return None
+    return await handle_unexpected(request, exc)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     TusError: handle_tus_error,
     HTTPException: handle_http_exception,
+    OSError: handle_os_error,
     Exception: handle_unexpected,
 }

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from tusd_py.auth.principal import principal_of
 from tusd_py.hooks.models import RequestOrigin
-from tusd_py.http.download import download_response
+from tusd_py.http.download import download_response, presigned_redirect
 from tusd_py.http.ietf import DraftRoutes
 from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
@@ -24,7 +24,7 @@ from tusd_py.protocol.info import UploadInfo
 from tusd_py.protocol.metadata import format_metadata
 from tusd_py.protocol.patch import has_offset_body, parse_append
 from tusd_py.settings import Settings
-from tusd_py.storage.base import ContentReader
+from tusd_py.storage.base import ContentReader, Presigner
 from tusd_py.uploads.service import UploadService
 from tusd_py.uploads.socket_body import SocketBody, socket_body_of
 
@@ -162,8 +162,11 @@ class TusRoutes:
 
     async def download(self, request: Request) -> Response:
         info = await self.service.load(self._upload_id(request), principal_of(request))
-        assert isinstance(self.service.store, ContentReader)
-        return download_response(request, info, self.service.store, sendfile=self.settings.sendfile)
+        store = self.service.store
+        if isinstance(store, Presigner) and store.presigns_downloads():
+            return await presigned_redirect(info, store)
+        assert isinstance(store, ContentReader)
+        return download_response(request, info, store, sendfile=self.settings.sendfile)
 
     def _socket_body(self, request: Request) -> SocketBody | None:
         return socket_body_of(request.scope) if self.settings.socket_bodies else None

@@ -43,6 +43,7 @@ from tusd_py.protocol.ws_upload import (
     success_message,
 )
 from tusd_py.settings import Settings
+from tusd_py.storage.base import StoresInParts
 from tusd_py.uploads.service import UploadService
 
 log = logging.getLogger("tusd_py.http")
@@ -85,6 +86,14 @@ class WebSocketUploads:
             session.interrupted.set()
 
 
+def acknowledgement_window(configured: int, store: object) -> int:
+    """The window a client is told: the configured one, grown to what a store that confirms whole parts needs
+    (otherwise the client would wait for a confirmation that waits for its next bytes)."""
+    if isinstance(store, StoresInParts):
+        return max(configured, store.unconfirmed_bytes())
+    return configured
+
+
 class UploadSession:
     """One socket, one upload."""
 
@@ -93,6 +102,7 @@ class UploadSession:
         self.service = uploads.service
         self.settings = uploads.settings
         self.websocket = websocket
+        self.window = acknowledgement_window(self.settings.ws_upload_window, self.service.store)
         self.principal = principal_of(websocket)
         self.origin = origin_of(websocket)
         self.reader = FrameReader(websocket.receive, max_frame_size=self.settings.ws_max_message_size)
@@ -114,7 +124,7 @@ class UploadSession:
                 status_message(
                     "connected",
                     "send a create or a resume message",
-                    window=self.settings.ws_upload_window,
+                    window=self.window,
                     max_frame_size=self.settings.ws_max_message_size,
                 )
             )
@@ -162,7 +172,7 @@ class UploadSession:
                 status,
                 f"upload {info.id} {status}; send bytes from offset {info.offset}",
                 **self._where(info),
-                window=self.settings.ws_upload_window,
+                window=self.window,
                 max_frame_size=self.settings.ws_max_message_size,
             )
         )
@@ -197,10 +207,10 @@ class UploadSession:
         return info
 
     async def _segment(self, info: UploadInfo, segment: Segment) -> UploadInfo:
-        if segment.checksum is not None and segment.length > self.settings.ws_upload_window:
+        if segment.checksum is not None and segment.length > self.window:
             # A checksummed segment is acknowledged only once verified: it must fit in the window.
             raise invalid(
-                f"a segment with a checksum may be at most the window, {self.settings.ws_upload_window} bytes",
+                f"a segment with a checksum may be at most the window, {self.window} bytes",
                 field="length",
             )
         try:

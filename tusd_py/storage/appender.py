@@ -18,6 +18,11 @@ DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 # long at most, so the stored offset (and the progress events reported from it) follow the sender closely.
 # A fast sender fills blocks long before it: its writes stay large.
 MAX_HOLD_SECONDS = 0.02
+# A block this small, with no other block being written, is written by the event loop itself: a write of up to
+# 256 KiB into the page cache takes tens of microseconds, less than handing it to a thread and back (the
+# thread's wake-up, the future's callback through the loop's self-pipe, and the two threads taking turns on the
+# GIL), which made a small file's PATCH or creation-with-upload wait on the hand-off (docs/PERFORMANCE.md).
+INLINE_WRITE_LIMIT = 256 * 1024
 
 
 IOV_MAX = os.sysconf("SC_IOV_MAX") if "SC_IOV_MAX" in os.sysconf_names else 1024
@@ -104,6 +109,7 @@ class FileAppender:
         self._timer = None
         if self._pieces and not self._closed:
             self._timed_flush = self._loop.create_task(self._hand_off())
+            self._timed_flush.add_done_callback(_left_to_the_request)
 
     async def _hand_off(self) -> None:
         async with self._handoff_lock:
@@ -112,14 +118,28 @@ class FileAppender:
                 self._pieces, self._buffered = [], 0
             if not self._pieces:
                 return
-            block, self._pieces, self._buffered = self._pieces, [], 0
+            block, buffered, self._pieces, self._buffered = self._pieces, self._buffered, [], 0
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            if buffered <= INLINE_WRITE_LIMIT:
+                self._write_inline(block)
+                return
             self._in_flight = self._loop.run_in_executor(
                 None, _write_all, self._fd, block, self._hasher, self._still_ours
             )
             self._in_flight.add_done_callback(self._block_written)
+
+    def _write_inline(self, block: list[bytes]) -> None:
+        """A small block, written here; counted, or fenced, as a block from the writer thread is."""
+        try:
+            written = _write_all(self._fd, block, self._hasher, self._still_ours)
+        except WriteFenced:
+            self.fenced = True
+            return
+        self.written += written
+        if self._on_written is not None:
+            self._on_written(self.written)
 
     def _block_written(self, in_flight: asyncio.Future[int]) -> None:
         """Count a finished block once: from its done-callback, or from `_settle` if that runs first."""
@@ -231,6 +251,13 @@ class FileAppender:
         finally:
             os.close(self._fd)
         return self.written
+
+
+def _left_to_the_request(task: asyncio.Task[None]) -> None:
+    """A timed hand-off's failure (a full disk) stays on the block in flight, so the request's next write, flush or
+    close raises it; here it is only taken, so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def append_file(source: Path, target: Path) -> int:

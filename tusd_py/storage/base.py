@@ -10,7 +10,11 @@ from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.info import UploadInfo
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+    from pathlib import Path
+
     from tusd_py.storage.splice import SpliceResult
+    from tusd_py.uploads.tombstones import Tombstones
 
 
 class Capability(StrEnum):
@@ -19,6 +23,7 @@ class Capability(StrEnum):
     DEFERRED_LENGTH = "deferred-length"
     STAGED_APPEND = "staged-append"  # bytes can be verified before they join the upload (checksum)
     RANGED_READS = "ranged-reads"
+    UNFINISHED_READS = "unfinished-reads"  # an upload's bytes can be read back while it is still being written
 
 
 class WriteFenced(Exception):
@@ -121,3 +126,36 @@ class FileServer(Protocol):
 @runtime_checkable
 class LengthDeferrer(Protocol):
     async def declare_length(self, info: UploadInfo, length: int) -> None: ...
+
+
+@runtime_checkable
+class StoresInParts(Protocol):
+    """A store that confirms bytes a part at a time (S3's multipart parts), not as they are written."""
+
+    def unconfirmed_bytes(self) -> int:
+        """How many bytes a sender must be let send ahead of what was confirmed for confirmations to keep coming."""
+        ...
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    """A store that can hand downloads to its own servers (S3's presigned URLs) instead of sending the bytes."""
+
+    def presigns_downloads(self) -> bool: ...
+
+    async def presigned_url(self, info: UploadInfo, disposition: str, media_type: str) -> str:
+        """A URL that serves the finished upload's bytes for a while, with these Content-Disposition and -Type."""
+        ...
+
+
+@runtime_checkable
+class RemoteStore(Protocol):
+    """A store whose uploads are not local files (S3): it keeps the tombstones of removed uploads itself, hooks
+    see the `Storage` it records in each info, pipeline stages get a temporary local copy, and its connections
+    are closed at shutdown."""
+
+    def tombstones(self, ttl: float) -> Tombstones: ...
+
+    def local_copy(self, info: UploadInfo) -> AbstractAsyncContextManager[Path]: ...
+
+    async def aclose(self) -> None: ...

@@ -12,11 +12,11 @@ from typing import BinaryIO
 
 from tusd_py.protocol.checksum import Hasher
 from tusd_py.protocol.errors import TusError, upload_not_found
-from tusd_py.protocol.ids import is_valid_upload_id
+from tusd_py.protocol.ids import is_plain_upload_id
 from tusd_py.protocol.info import UploadInfo
 from tusd_py.storage.appender import DEFAULT_BLOCK_SIZE, FileAppender, StillOurs, append_file
 from tusd_py.storage.base import Capability
-from tusd_py.storage.tusd_format import info_from_json, info_to_json, settle_completion
+from tusd_py.storage.tusd_format import info_from_json, info_to_json, settle_completion, unreadable_info
 
 READ_CHUNK = 1024 * 1024
 
@@ -80,15 +80,6 @@ def write_replacing(path: Path, text: str) -> None:
         raise
 
 
-def _unreadable_info(upload_id: str) -> TusError:
-    return TusError(
-        410,
-        "upload_info_unreadable",
-        "the upload's info file is empty or damaged, so the upload cannot be served; DELETE removes what is left",
-        {"upload_id": upload_id},
-    )
-
-
 class FileStore:
     """Uploads on a local (or shared) file system, in tusd's own layout."""
 
@@ -99,6 +90,7 @@ class FileStore:
             Capability.DEFERRED_LENGTH,
             Capability.STAGED_APPEND,
             Capability.RANGED_READS,
+            Capability.UNFINISHED_READS,
         }
     )
 
@@ -113,7 +105,7 @@ class FileStore:
 
     def _data_file(self, upload_id: str) -> str:
         """The data file's path as a string (what a creation needs, without building a Path)."""
-        if not is_valid_upload_id(upload_id):
+        if not is_plain_upload_id(upload_id):
             raise upload_not_found(upload_id)
         return os.path.join(self._root, upload_id)
 
@@ -149,7 +141,7 @@ class FileStore:
             data = json.loads(raw)
             info = info_from_json(data, fallback_created_at=os.stat(info_path).st_mtime)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise _unreadable_info(upload_id) from None
+            raise unreadable_info(upload_id, "info file") from None
         info.id = upload_id
         info.offset = stat.st_size
         info.updated_at = stat.st_mtime
@@ -244,7 +236,7 @@ class FileStore:
     async def iter_infos(self) -> AsyncIterator[UploadInfo]:
         for entry in sorted(self.directory.glob("*.info")):
             upload_id = entry.name[: -len(".info")]
-            if not is_valid_upload_id(upload_id):
+            if not is_plain_upload_id(upload_id):
                 continue
             try:
                 yield await self.get_info(upload_id)

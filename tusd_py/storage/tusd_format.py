@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tusd_py.protocol.checksum import Checksum
+from tusd_py.protocol.errors import TusError
 from tusd_py.protocol.info import UploadInfo
 
 # tusd ignores keys it does not know, so tusd_py keeps its own bookkeeping under one extra key.
@@ -96,3 +97,13 @@ def _expected_digest(value: object) -> Checksum | None:
         return Checksum(str(value["algorithm"]), bytes.fromhex(str(value.get("digest"))))
     except ValueError:
         return None
+
+
+def unreadable_info(upload_id: str, what: str) -> TusError:
+    """410 for an upload whose info (`what`: its file, its object) cannot be parsed."""
+    return TusError(
+        410,
+        "upload_info_unreadable",
+        f"the upload's {what} is empty or damaged, so the upload cannot be served; DELETE removes what is left",
+        {"upload_id": upload_id},
+    )

@@ -431,7 +431,8 @@ class UploadService:
             return running, None
         if whole.algorithm == "sha256" and running is not None:
             return running, running
-        if not isinstance(self.store, ContentReader):
+        reader = self._unfinished_reader()
+        if reader is None:
             return running, None
         hasher = hashlib.new(whole.algorithm)
         if running is None and self.digests is not None:
@@ -439,9 +440,15 @@ class UploadService:
             hashers = [hasher] if running is hasher else [hasher, running]
         else:
             hashers = [hasher]
-        async for chunk in self.store.read(info, 0, info.offset):
+        async for chunk in reader.read(info, 0, info.offset):
             await asyncio.to_thread(_update_all, hashers, chunk)
         return running, hasher
+
+    def _unfinished_reader(self) -> ContentReader | None:
+        """The store, if it can read back an upload still being written (not S3: parts are unreadable)."""
+        if isinstance(self.store, ContentReader) and Capability.UNFINISHED_READS in self.store.capabilities:
+            return self.store
+        return None
 
     def _digest_feed(
         self,
@@ -458,9 +465,9 @@ class UploadService:
         read back behind the writer. Neither when there is no state to go on from and nothing else to hash."""
         if running is None and whole_hasher is None:
             return None, None
-        if running is not None and transfer.may_splice and not staged and isinstance(self.store, ContentReader):
-            store = self.store
-            return None, CatchUp(running, info.offset, lambda start, stop: store.read(info, start, stop))
+        reader = self._unfinished_reader()
+        if running is not None and transfer.may_splice and not staged and reader is not None:
+            return None, CatchUp(running, info.offset, lambda start, stop: reader.read(info, start, stop))
         return Tee(body_hasher, running, None if whole_hasher is running else whole_hasher), None
 
     async def _keep_digest(self, info: UploadInfo, tee: Tee | None, catch_up: CatchUp | None, kept: int) -> None:
