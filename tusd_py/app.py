@@ -249,7 +249,7 @@ def create_app(
         Route("/readyz", Readiness(service.store, shared.checks).readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *tus.routes(),  # POST, HEAD, PATCH, OPTIONS, DELETE: no route below takes those methods but HEAD
-        *ImportRoutes(importer, tus.urls).routes(),
+        *ImportRoutes(importer, tus.urls, settings.network_timeout or None).routes(),
         *forms.routes(),
         # Event, progress and upload-socket routes before downloads: `B events` must not be taken for an upload id.
         *ws_uploads.routes(),

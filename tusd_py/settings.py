@@ -39,6 +39,12 @@ class Settings:
     network_timeout: float = setting(
         60.0, "end a PATCH (or an upload socket) that sends no byte for this long, keeping what arrived", "duration"
     )
+    request_head_timeout: float = setting(
+        10.0,
+        "under `serve`, answer 408 and close a connection whose request line and headers are not complete this"
+        " long after they began (or after it connected); 0: no limit",
+        "duration",
+    )
     lock_timeout: float = setting(
         5.0, "how long a request waits for a busy upload's writer to let go before 423", "duration"
     )

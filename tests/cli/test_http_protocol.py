@@ -251,3 +251,36 @@ async def test_an_empty_body_is_one_final_message() -> None:
     protocol.data_received(head("PATCH", "/files/a", 0))
     await asyncio.wait_for(app.done.wait(), 5)
     assert app.requests[0]["messages"] == [{"type": "http.request", "body": b"", "more_body": False}]
+
+
+async def test_a_head_that_does_not_end_within_the_head_timeout_is_answered_408_and_closed() -> None:
+    app = RecordingApp()
+    protocol, transport = connect(app)
+    protocol.head_timeout = 0.05
+    protocol.data_received(b"PATCH /files/a HTTP/1.1\r\nHost: exa")
+    await asyncio.sleep(0.2)  # the timer's own clock: no other event says it fired
+    assert transport.written.startswith(b"HTTP/1.1 408 Request Timeout")
+    assert b'"error_code": "request_head_timeout"' in transport.written
+    assert app.requests == []
+
+
+async def test_the_rest_of_a_short_body_answered_early_is_dropped_and_the_connection_kept() -> None:
+    app = RecordingApp(read_body=False)
+    protocol, transport = connect(app)
+    protocol.head_timeout = 0.05
+    body = b"q" * 1000
+    protocol.data_received(head("PATCH", "/files/a", len(body)) + body[:10])
+    await settle()
+    protocol.data_received(body[10:])
+    await asyncio.sleep(0.2)
+    assert transport.written.count(b"HTTP/1.1 ") == 1  # no 408 for an idle connection: that is keep-alive's
+    assert not transport.closed
+
+
+async def test_a_long_body_answered_early_closes_the_connection() -> None:
+    app = RecordingApp(read_body=False)
+    protocol, transport = connect(app)
+    protocol.data_received(head("PATCH", "/files/a", 10 * 1024 * KIB) + b"q" * 10)
+    await settle()
+    assert transport.written.startswith(b"HTTP/1.1 204")
+    assert protocol._discarding  # our FIN went out; what still comes is read and dropped, then the socket closes

@@ -20,6 +20,7 @@ SAMPLES = {
     "upload_dir": ("/tmp/x", Path("/tmp/x")),
     "max_size": ("5GiB", 5 * 2**30),
     "network_timeout": ("90s", 90.0),
+    "request_head_timeout": ("5s", 5.0),
     "lock_timeout": ("250ms", 0.25),
     "expire_after": ("7d", 7 * 86400.0),
     "max_metadata_pairs": ("10", 10),

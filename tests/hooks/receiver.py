@@ -71,15 +71,28 @@ def ok(delivery: Delivery) -> Reply:
     return Reply()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # hundreds of hook connections may arrive at once; the default backlog is 5
+
+
 class HookReceiver:
-    def __init__(self) -> None:
+    """`idle_timeout`: a kept connection idle this long after an answer is closed, as real endpoints do (uvicorn
+    after 5 s)."""
+
+    def __init__(self, idle_timeout: float | None = None) -> None:
         self.deliveries: list[Delivery] = []
         self.answer: Answer = ok
+        self.open_connections = 0
+        self._idle_timeout = idle_timeout
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="hook-receiver", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -119,6 +132,27 @@ class HookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def handle(self) -> None:
+                """As BaseHTTPRequestHandler's, but a kept connection idle for `idle_timeout` after an answer is
+                closed (the first request of a new connection is on its way: it may be slow on a busy machine)."""
+                self.close_connection = True
+                self.handle_one_request()
+                self.connection.settimeout(receiver._idle_timeout)
+                while not self.close_connection:
+                    self.handle_one_request()  # a timeout closes the connection
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver.open_connections += 1
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    with receiver._lock:
+                        receiver.open_connections -= 1
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

@@ -4,6 +4,7 @@ than risk corruption, the process stays up, and it recovers by itself when Redis
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,18 @@ import httpx
 import pytest
 import redis
 
-from tests.events.clients import WsFollower, events_path, follow_ws, paced, started, until, ws_url
-from tests.scaleout.cluster import start_patch
+from tests.events.clients import (
+    SseFollower,
+    WsFollower,
+    events_path,
+    follow_ws,
+    following,
+    paced,
+    started,
+    until,
+    ws_url,
+)
+from tests.scaleout.cluster import Cluster, on, start_patch
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer
 from tests.support.tus import OFFSET_BODY, TUS, create, offset_of, patch, payload, sha256, upload_id
@@ -148,6 +159,38 @@ async def test_a_websocket_opened_while_redis_is_down_is_closed_not_dropped(
     assert (follower.close_code, follower.close_reason) == (1011, "shared state unreachable")
     assert (sse.status_code, sse.json()["error_code"], sse.headers["retry-after"]) == (503, "redis_unavailable", "2")
     assert server.process is not None and server.process.poll() is None
+
+
+async def test_a_follower_gets_completed_published_while_its_instance_could_not_hear_redis(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """An SSE follower on B, the upload PATCHed on A. Redis restarts (without its data) while B is frozen, and A
+    completes the upload before B has subscribed again: B must still hand its follower `completed`."""
+    cluster = Cluster(tmp_path, redis_server, "--lock-ttl", "1s")
+    try:
+        a, b = cluster.start_instances(2)
+        data = payload(SIZE)
+        url = half_uploaded(a, data)
+        follower = SseFollower()
+        following_task = await following(follower, f"{on(b, url)}/events")
+        await until(lambda: any(event["type"] == "progress" for event in follower.events))
+
+        assert b.process is not None
+        b.process.send_signal(signal.SIGSTOP)  # deaf: it cannot resubscribe before the upload completes
+        try:
+            redis_server.stop()
+            redis_server.start()  # same port, no data
+            wait_until(lambda: httpx.head(url, headers=TUS).status_code == 200)
+            assert patch(url, STORED_FIRST, data[STORED_FIRST:]).status_code == 204
+        finally:
+            b.process.send_signal(signal.SIGCONT)
+
+        await asyncio.wait_for(following_task, 20)
+        assert follower.ended_by_server
+        assert follower.events[-1]["type"] == "completed"
+        assert follower.events[-1]["offset"] == SIZE
+    finally:
+        cluster.stop()
 
 
 def test_events_lost_while_redis_is_down_are_one_log_line_each(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 from collections import deque
 from typing import TYPE_CHECKING
@@ -25,9 +26,14 @@ from tusd_py.uploads.socket_body import EXTENSION as SOCKET_BODY
 from tusd_py.uploads.socket_body import MIN_LENGTH as SOCKET_BODY_MIN_LENGTH
 from tusd_py.uploads.socket_body import DetachedBody
 
+log = logging.getLogger("tusd_py.http")
+
 LINGER_SECONDS = 2.0
 DEFAULT_HEAD_LIMIT = 64 * 1024
-_REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
+# A body still arriving after its answer went out (the app refused it unread) is read and dropped, so the
+# connection can serve the next request, only if this much or less of it is left; more, and it is closed.
+DISCARD_LIMIT = 256 * 1024
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 _INTERIM_REASONS = {104: b"Upload Resumption Supported"}
 # Reading from the socket pauses once this much of a body waits for the application, and resumes when the
 # application has taken it below that again. uvicorn pauses at 64 KiB, which with its 256 KB reads meant
@@ -192,6 +198,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     send_idle_timeout: float | None = None  # a zero-copy send gives up once nothing could be sent for this long
+    head_timeout: float | None = None  # a request head must be complete this long after its first byte (408)
+    _head_timer: asyncio.TimerHandle | None = None
+    _message_complete = True  # the last request's body has all arrived (or it had none)
+    _draining = False  # reading and dropping the rest of a body whose answer went out already
     _head_bytes = 0
     _head_too_large = False
     _discarding = False
@@ -199,6 +209,70 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _body_length: int | None = None  # the Content-Length of the message whose body is still to come
     _body_seen = 0  # bytes of that body the parser has passed on
     _body_left = 0  # bytes of that body still to come, read past the parser
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()  # a connection that never sends a whole head is answered 408 too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def _start_head_timer(self) -> None:
+        if self.head_timeout and self._head_timer is None:
+            self._head_timer = asyncio.get_running_loop().call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        """No complete request head within the head timeout (or, after an early answer, not the rest of a body)."""
+        self._head_timer = None
+        if self._discarding or self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # An earlier request is still being answered: a 408 now would land inside its response.
+            cycle.keep_alive = False
+            self._discarding = True
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+        if self._draining:
+            log.info(
+                "connection from %s closed: the rest of a body answered already did not arrive in %gs",
+                client,
+                self.head_timeout,
+                extra={"client": client, "timeout": self.head_timeout},
+            )
+        else:
+            log.info(
+                "connection from %s: 408 request_head_timeout, no complete request head in %gs",
+                client,
+                self.head_timeout,
+                extra={"client": client, "timeout": self.head_timeout},
+            )
+            timeout = self.head_timeout
+            error = TusError(
+                408,
+                "request_head_timeout",
+                f"the request line and headers did not arrive within {timeout:g}s",
+                {"timeout_seconds": timeout},
+            )
+            self.transport.write(_response(error))
+        self._close_after_discarding()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._message_complete or self.transport.is_closing() or self._discarding:
+            return
+        # The answer went out before the body ended: the app will never read the rest.
+        if not self._body_left or self._body_left > DISCARD_LIMIT:
+            self._close_after_discarding()  # too much to read for nothing (or a chunked body of unknown length)
+        else:
+            self._draining = True
+            self._start_head_timer()  # the rest of the body and the next head must come within the head timeout
 
     def data_received(self, data: bytes) -> None:
         if self._discarding:
@@ -237,6 +311,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._stop_head_timer()  # a body answered early has ended: the head timeout starts again with the head
+        self._start_head_timer()
+        self._message_complete = False
+        self._draining = False
         self._head_bytes = 0
         self._head_too_large = False
         self._body = None
@@ -244,6 +322,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._body_seen = 0
 
     def on_headers_complete(self) -> None:
+        self._stop_head_timer()
         super().on_headers_complete()
         if self.parser.should_upgrade() and self._should_upgrade():
             return  # a WebSocket: the connection is handed over, there is no request cycle
@@ -270,6 +349,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._body.push(body)
 
     def on_message_complete(self) -> None:
+        self._message_complete = True
+        if self._draining:
+            self._draining = False
+            self._stop_head_timer()  # the rest of a body answered early came: the connection idles, as uvicorn sees it
         self._body_length = None
         if (self.parser.should_upgrade() and self._should_upgrade()) or self.cycle.response_complete:
             return

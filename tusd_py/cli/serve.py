@@ -76,7 +76,8 @@ def greet(settings: Settings) -> None:
 
 def serving_app(settings: Settings) -> Starlette:
     """The app as `tusd-py serve` runs it: exit signals end PATCHes and event streams at once."""
-    serving_protocols(settings.network_timeout or None, warn=False)  # sets, in each --workers process, our timeout
+    # sets, in each --workers process, our timeouts
+    serving_protocols(settings.network_timeout or None, settings.request_head_timeout or None, warn=False)
     app = create_app(settings)
     background: Background = app.state.background
     lifespan = app.router.lifespan_context
@@ -145,7 +146,8 @@ def serve(args: argparse.Namespace) -> int:
             settings.host,
         )
     greet(settings)
-    protocols = serving_protocols(settings.network_timeout or None)  # uvicorn's own if it lacks what ours need
+    # uvicorn's own if it lacks what ours need
+    protocols = serving_protocols(settings.network_timeout or None, settings.request_head_timeout or None)
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,

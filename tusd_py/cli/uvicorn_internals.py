@@ -20,6 +20,8 @@ log = logging.getLogger("tusd_py")
 # Each class uvicorn defines, and the names our code calls, overrides, reads or sets on it or its instances.
 HTTP_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol"): (
+        "connection_made",
+        "connection_lost",
         "data_received",
         "on_message_begin",
         "on_headers_complete",
@@ -28,6 +30,7 @@ HTTP_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
         "on_url",
         "on_header",
         "send_400_response",
+        "on_response_complete",
         "_unset_keepalive_if_required",
         "_should_upgrade",
         "parser",
@@ -36,6 +39,7 @@ HTTP_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
         "headers",
         "transport",
         "config",
+        "client",
     ),
     ("uvicorn.protocols.http.httptools_impl", "RequestResponseCycle"): (
         "receive",
@@ -47,6 +51,7 @@ HTTP_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
         "response_started",
         "response_complete",
         "disconnected",
+        "keep_alive",
         "more_body",
         "waiting_for_100_continue",
         "chunked_encoding",
@@ -70,8 +75,8 @@ WS_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 HTTP_FEATURES = (
-    "tusd_py's HTTP protocol (request heads bounded by --max-header-size, bodies and downloads moved in the"
-    " kernel, JSON answers to malformed requests)"
+    "tusd_py's HTTP protocol (request heads bounded by --max-header-size and --request-head-timeout, bodies and"
+    " downloads moved in the kernel, JSON answers to malformed requests)"
 )
 WS_FEATURES = "tusd_py's WebSocket protocol (event frames written straight to the socket)"
 
@@ -121,7 +126,9 @@ class Protocols:
     ws: Any
 
 
-def serving_protocols(send_idle_timeout: float | None, *, warn: bool = True) -> Protocols:
+def serving_protocols(
+    send_idle_timeout: float | None, head_timeout: float | None = None, *, warn: bool = True
+) -> Protocols:
     """Our protocols where the installed uvicorn has what they need; otherwise uvicorn's own, and one warning
     (`warn=False` in a --workers process: its parent warned already)."""
     turned_off: list[str] = []
@@ -136,6 +143,7 @@ def serving_protocols(send_idle_timeout: float | None, *, warn: bool = True) -> 
         from tusd_py.cli.http_protocol import BoundedHttpToolsProtocol
 
         BoundedHttpToolsProtocol.send_idle_timeout = send_idle_timeout  # a download that stalls ends
+        BoundedHttpToolsProtocol.head_timeout = head_timeout  # a request head that never ends is answered 408
         http = BoundedHttpToolsProtocol
     ws_missing = missing(WS_NEEDS)
     if ws_missing:

@@ -224,6 +224,10 @@ class LocalEventBus:
                 if not members:
                     del self._subscribers[topic]
 
+    def _subscriber_topics(self) -> list[str]:
+        """Every topic someone here follows."""
+        return list(self._subscribers)
+
     @property
     def subscriber_count(self) -> int:
         return len({id(s) for members in self._subscribers.values() for s in members})

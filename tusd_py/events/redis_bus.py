@@ -8,7 +8,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tusd_py.events.bus import LocalEventBus
+from tusd_py.events.bus import ALL, LocalEventBus
 from tusd_py.events.models import Event, event_from_dict
 from tusd_py.events.ordering import REMOVED, Step
 from tusd_py.state.redis import STATE_TTL_SECONDS, subscribe_forever
@@ -57,6 +57,9 @@ return string.format('%.0f', seq)
 """
 
 
+CATCH_UP_BATCH = 500  # histories read in one round trip when catching up
+
+
 def _wire(event: Event) -> str:
     """The event's one JSON form, plus the owner it is routed by (never shown to clients)."""
     return json.dumps({"owner": event.owner, "event": event.to_dict()}, separators=(",", ":"))
@@ -87,6 +90,7 @@ class RedisEventBus(LocalEventBus):
         self.channel = f"{prefix}events"
         self._publish_next = redis.register_script(PUBLISH_NEXT)
         self._next_seq = redis.register_script(NEXT_SEQ + "return string.format('%.0f', seq)")
+        self._last_seq = 0  # the highest seq this instance heard of: what it missed while deaf comes after it
 
     def _history_key(self, stream_key: str) -> str:
         return f"{self.prefix}history:{stream_key}"
@@ -137,4 +141,36 @@ class RedisEventBus(LocalEventBus):
 
     async def listen(self) -> None:
         """Deliver what any instance publishes to this instance's subscribers."""
-        await subscribe_forever(self.redis, self.channel, lambda raw: self.deliver(_unwire(raw)))
+        await subscribe_forever(self.redis, self.channel, self._heard, self.catch_up)
+
+    def _heard(self, raw: bytes) -> None:
+        event = _unwire(raw)
+        self._last_seq = max(self._last_seq, event.seq)
+        self.deliver(event)
+
+    async def catch_up(self) -> None:
+        """The subscription is back after Redis was unreachable (restarted, or the link broken): events published
+        meanwhile never reached it. Each stream followed here gets them from its history, after what this instance
+        last heard of; followers skip what they had (StreamFollower drops a seq it has passed), so a `completed`
+        published while this instance was deaf still ends its streams.
+
+        Seqs keep rising across a Redis restart (NEXT_SEQ starts a new counter from the clock), so "after the
+        last seq heard" holds even when the history before the restart is gone."""
+        streams = [topic for topic in self._subscriber_topics() if topic != ALL and not topic.startswith("owner:")]
+        since, missed = self._last_seq, 0
+        for start in range(0, len(streams), CATCH_UP_BATCH):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stream in streams[start : start + CATCH_UP_BATCH]:
+                    pipe.xrange(self._history_key(stream))
+                histories = await pipe.execute()
+            for entries in histories:
+                for event in (_unwire(fields[b"event"]) for _, fields in entries or [] if fields):
+                    if event.seq > since:
+                        missed += 1
+                        self._last_seq = max(self._last_seq, event.seq)
+                        self.deliver(event)
+        log.info(
+            "events: subscription to Redis back; %d missed event(s) of %d followed stream(s) delivered from history",
+            missed,
+            len(streams),
+        )

@@ -21,6 +21,16 @@ log = logging.getLogger("tusd_py.hooks")
 
 PythonHook = Callable[[HookRequest], "HookResponse | Awaitable[HookResponse | None] | None"]
 MAX_RESPONSE_BYTES = 64 * 1024
+# Idle connections to a hook endpoint kept for the next hook, and for how long. Endpoints close idle connections
+# after their own keep-alive timeout (uvicorn and Node after 5s, gunicorn after 2s): a connection the endpoint closed
+# sits in CLOSE-WAIT until the pool looks at it again, and one it closes just as it is reused fails its request.
+# Few and short-lived, so neither piles up; such a failure is tried again at once on another connection.
+KEEPALIVE_CONNECTIONS = 8
+KEEPALIVE_SECONDS = 1.0
+MAX_CONNECTIONS = 100
+# What a connection the endpoint closed under a request looks like: nothing of the request was answered.
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+BACKSTOP_SECONDS = 5.0
 
 
 class HookHandler(Protocol):
@@ -60,7 +70,14 @@ class HttpHooks:
         self.retries = retries
         self.backoff = backoff
         self.enabled = enabled
-        self.client = httpx.AsyncClient(timeout=timeout)
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        )
+        self.client = httpx.AsyncClient(timeout=timeout, limits=limits)
+        # For the second try after a kept connection failed: the others kept went idle with it, and may be going too.
+        self._fresh = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
 
     def handles(self, hook: HookType) -> bool:
         return hook in self.enabled
@@ -69,12 +86,11 @@ class HttpHooks:
         body = request.to_bytes()
         for attempt in range(self.retries + 1):
             try:
-                # httpx's timeout bounds each read; this bounds the whole exchange, however steadily it trickles.
-                async with asyncio.timeout(self.timeout):
-                    answer = await self.client.post(
-                        self.url, content=body, headers={"Content-Type": "application/json"}
-                    )
-            except TimeoutError:
+                # A last resort only (an answer's head trickled byte by byte): a cancelled exchange may leave its
+                # socket for the garbage collector, so the deadline is kept by _exchange, which closes it.
+                async with asyncio.timeout(self.timeout + BACKSTOP_SECONDS):
+                    answer = await self._post(body)
+            except (TimeoutError, httpx.TimeoutException):
                 problem = f"no complete answer within {self.timeout:g}s"
             except httpx.HTTPError as error:
                 problem = f"{type(error).__name__}: {error}"
@@ -88,8 +104,39 @@ class HttpHooks:
                 await asyncio.sleep(delay)
         raise HookFailed(f"the {request.type} hook endpoint failed {self.retries + 1} times; last: {problem}")
 
+    async def _post(self, body: bytes) -> httpx.Response:
+        """One attempt. A kept connection the endpoint closed as it was reused is replaced once, at once: the
+        endpoint never saw that request, and this is no failure of the endpoint's."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        try:
+            return await self._exchange(self.client, body, deadline)
+        except _STALE_CONNECTION:
+            return await self._exchange(self._fresh, body, deadline)
+
+    async def _exchange(self, client: httpx.AsyncClient, body: bytes, deadline: float) -> httpx.Response:
+        """POST and read the answer by `deadline`, however steadily it trickles; the response is closed (and its
+        connection with it, when unfinished) whatever happens. TimeoutError past the deadline."""
+        loop = asyncio.get_running_loop()
+        headers = {"Content-Type": "application/json"}
+        request = client.build_request(
+            "POST", self.url, content=body, headers=headers, timeout=max(0.001, deadline - loop.time())
+        )
+        response = await client.send(request, stream=True)
+        try:
+            content = bytearray()
+            async for chunk in response.aiter_raw():
+                content += chunk
+                if len(content) > MAX_RESPONSE_BYTES:
+                    break  # too large: _read_http_answer says so
+                if loop.time() > deadline:
+                    raise TimeoutError
+        finally:
+            await response.aclose()
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(content))
+
     async def close(self) -> None:
         await self.client.aclose()
+        await self._fresh.aclose()
 
 
 def _read_http_answer(hook: HookType, answer: httpx.Response) -> HookResponse:

@@ -19,6 +19,11 @@ from tusd_py.protocol.info import UploadInfo
 log = logging.getLogger("tusd_py.hooks")
 
 MAX_PENDING = 1000  # background deliveries waiting at once; beyond it they are dropped with a warning
+# Background deliveries under way at once. More wait their turn (their hook timeout starts with their turn), so a
+# storm of post-receive hooks never takes every connection to the endpoint from the blocking hooks (pre-create,
+# pre-finish, pre-terminate) that requests are waiting for.
+MAX_DELIVERING = 32
+DROP_LOG_SECONDS = 10.0  # dropped deliveries are logged at most this often, with how many
 MAX_THROTTLED = 10_000
 CLOSE_WAIT_SECONDS = 5.0
 
@@ -72,6 +77,9 @@ class Hooks:
         self.progress_interval = progress_interval
         self.storage_of = storage_of
         self._pending: set[asyncio.Task[None]] = set()
+        self._delivering = asyncio.Semaphore(MAX_DELIVERING)
+        self._dropped = 0
+        self._dropped_logged_at = -DROP_LOG_SECONDS
         self._last_received: OrderedDict[str, tuple[float, int]] = OrderedDict()  # when, and which offset
 
     def wants(self, hook: HookType) -> bool:
@@ -114,7 +122,7 @@ class Hooks:
         if not self.wants(hook):
             return
         if len(self._pending) >= MAX_PENDING:
-            log.warning("%s hook for %s dropped: %d deliveries already pending", hook, info.id, len(self._pending))
+            self._drop(hook, info)
             return
         request = self._request(hook, _snapshot(info), origin)
         task = asyncio.get_running_loop().create_task(self._deliver(request, on_answer))
@@ -143,7 +151,27 @@ class Hooks:
             self._last_received.popitem(last=False)
         self.notify(HookType.POST_RECEIVE, info, origin, on_answer)
 
+    def _drop(self, hook: HookType, info: UploadInfo) -> None:
+        """One line per DROP_LOG_SECONDS however many are dropped: an endpoint too slow for the load must not
+        also flood the log."""
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._dropped_logged_at >= DROP_LOG_SECONDS:
+            log.warning(
+                "%s hook for %s dropped: %d deliveries already pending (%d dropped since the last such line)",
+                hook,
+                info.id,
+                len(self._pending),
+                self._dropped,
+            )
+            self._dropped_logged_at = now
+            self._dropped = 0
+
     async def _deliver(self, request: HookRequest, on_answer: Callable[[HookResponse], None] | None) -> None:
+        async with self._delivering:
+            await self._deliver_now(request, on_answer)
+
+    async def _deliver_now(self, request: HookRequest, on_answer: Callable[[HookResponse], None] | None) -> None:
         for handler in self.handlers:
             if not handler.handles(request.type):
                 continue

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tusd_py.auth.principal import principal_of
+from tusd_py.http.bodies import body_chunks
 from tusd_py.http.origin import origin_of
 from tusd_py.http.urls import PublicURLs
 from tusd_py.imports.importer import Importer, ImportRequest
@@ -20,9 +21,10 @@ MAX_BODY = 64 * 1024
 
 
 class ImportRoutes:
-    def __init__(self, importer: Importer | None, urls: PublicURLs) -> None:
+    def __init__(self, importer: Importer | None, urls: PublicURLs, idle_timeout: float | None = None) -> None:
         self.importer = importer  # None: imports are turned off
         self.urls = urls
+        self.idle_timeout = idle_timeout  # a request body that sends nothing this long is ended (--network-timeout)
 
     def routes(self) -> list[Route]:
         return [Route(self.urls.base_path + "imports", self.create, methods=["POST"])]
@@ -30,7 +32,7 @@ class ImportRoutes:
     async def create(self, request: Request) -> Response:
         if self.importer is None:
             raise TusError(404, "imports_disabled", "this server does not import URLs (--imports false)")
-        import_request = parse_import(await _bounded_body(request))
+        import_request = parse_import(await _bounded_body(request, self.idle_timeout))
         info = await self.importer.start(import_request, principal_of(request), origin_of(request))
         url = self.urls.upload_url(request, info.id)
         return JSONResponse(
@@ -47,9 +49,9 @@ class ImportRoutes:
         )
 
 
-async def _bounded_body(request: Request) -> bytes:
+async def _bounded_body(request: Request, idle_timeout: float | None) -> bytes:
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request, idle_timeout):
         body += chunk
         if len(body) > MAX_BODY:
             raise TusError(413, "request_too_large", f"an import request is at most {MAX_BODY} bytes of JSON")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -33,15 +33,33 @@ def connect(url: str) -> Redis:
     )
 
 
-async def subscribe_forever(redis: Redis, channel: str, handle: Callable[[bytes], None]) -> None:
-    """Call `handle(data)` for each message on `channel`, resubscribing by itself after any Redis failure."""
+async def subscribe_forever(
+    redis: Redis,
+    channel: str,
+    handle: Callable[[bytes], None],
+    resubscribed: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Call `handle(data)` for each message on `channel`, resubscribing by itself after any Redis failure.
+
+    Messages published while the subscription was lost are lost to it: `resubscribed()`, awaited each time the
+    subscription is back, may fetch what was missed from somewhere lasting."""
     delay = 0.1
+    lost = False
     while True:
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel)
             delay = 0.1
+            # redis-py reconnects (and resubscribes) a broken pub/sub connection by itself, once, without a word
+            # (the client's retry): that is a lost subscription too.
+            reconnects = _Reconnects()
+            if pubsub.connection is not None:
+                pubsub.connection.register_connect_callback(reconnects.noticed)
             while True:
+                if resubscribed is not None and (lost or reconnects.happened):
+                    reconnects.happened = False
+                    await resubscribed()
+                lost = False
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None and message.get("type") == "message":
                     try:
@@ -49,12 +67,23 @@ async def subscribe_forever(redis: Redis, channel: str, handle: Callable[[bytes]
                     except Exception:
                         log.exception("handling a message on %s failed", channel)
         except (RedisError, OSError) as error:
+            lost = True
             log.warning("lost the subscription to %s (%s); retrying in %.1fs", channel, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+class _Reconnects:
+    """Told by redis-py each time a pub/sub connection connects again (it keeps the method as a weak reference)."""
+
+    def __init__(self) -> None:
+        self.happened = False
+
+    def noticed(self, connection: object) -> None:
+        self.happened = True
 
 
 class RedisConcatIndex:
