@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.interop.stored_upload import S3Bucket
 from tests.support.live_server import LiveServer
 from tests.support.redis_server import RedisServer
 from tests.support.s3_server import start_on_store
@@ -80,6 +81,21 @@ def store_fields(store_kind: str, request: pytest.FixtureRequest, monkeypatch: p
         "s3_region": seaweedfs.region,
         "s3_object_prefix": f"t-{uuid.uuid4().hex[:12]}",
     }
+
+
+@pytest.fixture
+def upload_dir(tmp_path: Path) -> Path:
+    """The upload directory of an in-process app (on S3 only its local scratch space)."""
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+def storage(upload_dir: Path, store_fields: dict[str, Any], request: pytest.FixtureRequest) -> Path | S3Bucket:
+    """Where an in-process app made with `store_fields` keeps its uploads, for a TusClient to read them back."""
+    if not store_fields:
+        return upload_dir
+    client = request.getfixturevalue("seaweedfs_client")
+    return S3Bucket(client, store_fields["s3_bucket"], store_fields["s3_object_prefix"])
 
 
 @pytest.fixture
