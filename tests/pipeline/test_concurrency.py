@@ -16,6 +16,8 @@ from tests.pipeline.conftest import pipeline_server
 from tests.support.tus import upload_id
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.stores("file", "s3")  # the pipeline reads a finished upload from either store
+
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
@@ -36,8 +38,13 @@ async def status_of_is(http: httpx.AsyncClient, url: str, status: str) -> bool:
     return await status_of(http, url) == status
 
 
-async def test_with_a_concurrency_of_one_stages_never_overlap(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    server = pipeline_server(tmp_path, "--pipeline", "timed=tests.pipeline.stages:timed", "--pipeline-concurrency", "1")
+async def test_with_a_concurrency_of_one_stages_never_overlap(
+    http: httpx.AsyncClient, tmp_path: Path, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    timed = "timed=tests.pipeline.stages:timed"
+    server = pipeline_server(
+        tmp_path, "--pipeline", timed, "--pipeline-concurrency", "1", store_kind=store_kind, request=request
+    )
     try:
         urls = [await create(http, server, 3, {"filename": f"{n}.txt"}) for n in range(3)]
         await asyncio.gather(*(upload(http, url, b"abc") for url in urls))  # all three complete at once
@@ -53,8 +60,13 @@ async def test_with_a_concurrency_of_one_stages_never_overlap(http: httpx.AsyncC
         assert later["start"] >= earlier["end"], (earlier, later)
 
 
-async def test_uploads_beyond_the_concurrency_wait_for_a_free_worker(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    server = pipeline_server(tmp_path, "--pipeline", "gate=tests.pipeline.stages:gate", "--pipeline-concurrency", "2")
+async def test_uploads_beyond_the_concurrency_wait_for_a_free_worker(
+    http: httpx.AsyncClient, tmp_path: Path, store_kind: str, request: pytest.FixtureRequest
+) -> None:
+    gate = "gate=tests.pipeline.stages:gate"
+    server = pipeline_server(
+        tmp_path, "--pipeline", gate, "--pipeline-concurrency", "2", store_kind=store_kind, request=request
+    )
     shared = tmp_path / "shared"
     try:
         urls = [await create(http, server, 3, {"filename": f"{n}.txt"}) for n in range(3)]
