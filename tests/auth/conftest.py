@@ -50,21 +50,6 @@ def keys_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make_app(upload_dir: Path, store_fields: dict[str, Any]) -> AsyncIterator[MakeApp]:
-    """`make_app(auth="jwt", jwt_secret=...)`: a fresh in-process app; `authenticator=` for a custom one."""
-    apps: list[Starlette] = []
-
-    def make(authenticator: Any = None, **fields: Any) -> Starlette:
-        app = create_app(Settings(upload_dir=upload_dir, **{**store_fields, **fields}), authenticator=authenticator)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        await app.state.background.stop()
-
-
-@pytest.fixture
 async def client_of(upload_dir: Path, storage: Path | S3Bucket) -> AsyncIterator[Callable[..., TusClient]]:
     """`client_of(app, headers)`: a TusClient sending those headers with every request."""
     clients: list[TusClient] = []
@@ -78,6 +63,25 @@ async def client_of(upload_dir: Path, storage: Path | S3Bucket) -> AsyncIterator
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def make_app(
+    upload_dir: Path, store_fields: dict[str, Any], client_of: Callable[..., TusClient]
+) -> AsyncIterator[MakeApp]:
+    """`make_app(auth="jwt", jwt_secret=...)`: a fresh in-process app; `authenticator=` for a custom one.
+
+    Its apps stop before their clients close (which closes an S3 store): events still due are sent first."""
+    apps: list[Starlette] = []
+
+    def make(authenticator: Any = None, **fields: Any) -> Starlette:
+        app = create_app(Settings(upload_dir=upload_dir, **{**store_fields, **fields}), authenticator=authenticator)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.state.background.stop()
 
 
 @pytest.fixture
