@@ -12,10 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.conftest import FIRED_BY
-from tests.hooks.live import assert_refused_as_closed, create, delete, head, lifecycle, metadata, paced_body, patch
+from tests.hooks.live import (
+    assert_refused_as_closed,
+    create,
+    delete,
+    head,
+    lifecycle,
+    metadata,
+    paced_body,
+    patch,
+    told_storage,
+)
 from tests.hooks.receiver import Answer, Delivery, HookReceiver, Reply, ok
 from tests.support.live_server import LiveServer
-from tests.support.s3_server import S3LiveServer, start_on_store
+from tests.support.s3_server import start_on_store
 from tests.support.tus import upload_id
 
 EVERY_HOOK = "pre-create,post-create,post-receive,pre-finish,post-finish,pre-terminate,post-terminate"
@@ -103,12 +113,7 @@ def test_a_finished_upload_is_told_where_it_is_stored(server: LiveServer, receiv
     url = lifecycle(server, tag)
 
     [delivery] = receiver.wait_for("post-finish", tag=tag)
-    storage = delivery.upload["Storage"]
-    if isinstance(server, S3LiveServer):
-        assert storage == {"Type": "s3store", "Bucket": server.bucket, "Key": upload_id(url).rpartition("+")[0]}
-    else:
-        assert storage["Type"] == "filestore"
-        assert Path(storage["Path"]) == (server.upload_dir / upload_id(url)).resolve()
+    assert delivery.upload["Storage"] == told_storage(server, url)
     assert (delivery.upload["Offset"], delivery.upload["Size"]) == (11, 11)
 
 
