@@ -15,19 +15,26 @@ from typing import Any
 
 import pytest
 
+from tests.interop.stored_upload import S3Bucket
 from tests.support.live_server import LiveServer
+from tests.support.moto_s3 import MotoS3, start_moto
 from tests.support.redis_server import RedisServer
 from tests.support.s3_server import start_on_store
 from tests.support.seaweedfs import SeaweedFS, start_seaweedfs
 from tests.support.small_disk import SmallDisk
 
+# A parameter a marker sets, and its value for unmarked tests: `stores` (the store of a test's servers and apps),
+# `s3_servers` (the S3 server of a tests/s3 test).
+MARKED_PARAMETERS = {"store_kind": ("stores", ("file",)), "s3_kind": ("s3_servers", ("seaweedfs",))}
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Unmarked tests are parametrized too (with "file" alone): a module or session fixture built for one store
     # is then never handed to a test of the other, as it would be if only some tests carried the parameter.
-    if "store_kind" in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker("stores")
-        metafunc.parametrize("store_kind", marker.args if marker is not None else ("file",), scope="session")
+    for parameter, (marker_name, default) in MARKED_PARAMETERS.items():
+        if parameter in metafunc.fixturenames:
+            marker = metafunc.definition.get_closest_marker(marker_name)
+            metafunc.parametrize(parameter, marker.args if marker is not None else default, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +90,21 @@ def store_fields(store_kind: str, request: pytest.FixtureRequest, monkeypatch: p
 
 
 @pytest.fixture
+def upload_dir(tmp_path: Path) -> Path:
+    """The upload directory of an in-process app (on S3 only its local scratch space)."""
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+def storage(upload_dir: Path, store_fields: dict[str, Any], request: pytest.FixtureRequest) -> Path | S3Bucket:
+    """Where an in-process app made with `store_fields` keeps its uploads, for a TusClient to read them back."""
+    if not store_fields:
+        return upload_dir
+    client = request.getfixturevalue("seaweedfs_client")
+    return S3Bucket(client, store_fields["s3_bucket"], store_fields["s3_object_prefix"])
+
+
+@pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server for one test, on a free port."""
     server = RedisServer(tmp_path)
@@ -104,6 +126,14 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     """One real SeaweedFS S3 server for the session; tests take a fresh bucket each (`s3_bucket`), never stop it."""
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    """One moto S3 server for the session: the second S3 dialect of tests/s3 (`s3_servers` marker)."""
+    server = start_moto(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
 

@@ -25,7 +25,8 @@ from tusd_py.protocol.representation import content_type
 
 CHUNK = 1024 * 1024
 THUMBNAIL_SIZE = 128
-# Beside the uploads, under a name no upload id can take (ids never start with `_`).
+# Beside the uploads, under a name no upload id can take (ids never start with `_`). On S3 a stage reads a
+# temporary copy of the upload: there THUMBNAILS_DIR says where thumbnails go, or they would land in TMPDIR.
 THUMBNAIL_DIR = "_thumbnails"
 
 
@@ -79,10 +80,12 @@ def _identify(path: Path, declared: str) -> dict[str, Any]:
 
 
 async def thumbnail(context: StageContext) -> dict[str, Any]:
-    """A JPEG at most 128 px on its longest side, in `<upload dir>/_thumbnails/<id>.jpg`; images only."""
+    """A JPEG at most 128 px on its longest side, in `<upload dir>/_thumbnails/<id>.jpg` (`$THUMBNAILS_DIR/<id>.jpg`
+    when set); images only."""
     if context.results.get("inspect", {}).get("kind", "image") != "image":
         return {"skipped": "not an image"}
-    target = context.path.parent / THUMBNAIL_DIR / f"{context.upload.id}.jpg"
+    directory = os.environ.get("THUMBNAILS_DIR") or context.path.parent / THUMBNAIL_DIR
+    target = Path(directory) / f"{context.upload.id}.jpg"
     context.report(0.0, "making a thumbnail")
     result = await asyncio.to_thread(_make_thumbnail, context.path, target)
     context.report(1.0, "thumbnail made")

@@ -11,6 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.http.tus_client import TusClient
+from tests.interop.stored_upload import S3Bucket
 from tests.support.live_server import LiveServer, start_live
 from tusd_py import Settings, create_app
 
@@ -42,11 +43,6 @@ MakeApp = Callable[..., Starlette]
 
 
 @pytest.fixture
-def upload_dir(tmp_path: Path) -> Path:
-    return tmp_path / "uploads"
-
-
-@pytest.fixture
 def keys_file(tmp_path: Path) -> Path:
     path = tmp_path / "api-keys"
     path.write_text(KEYS_FILE)
@@ -54,27 +50,12 @@ def keys_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make_app(upload_dir: Path) -> AsyncIterator[MakeApp]:
-    """`make_app(auth="jwt", jwt_secret=...)`: a fresh in-process app; `authenticator=` for a custom one."""
-    apps: list[Starlette] = []
-
-    def make(authenticator: Any = None, **fields: Any) -> Starlette:
-        app = create_app(Settings(upload_dir=upload_dir, **fields), authenticator=authenticator)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        await app.state.background.stop()
-
-
-@pytest.fixture
-async def client_of(upload_dir: Path) -> AsyncIterator[Callable[..., TusClient]]:
+async def client_of(upload_dir: Path, storage: Path | S3Bucket) -> AsyncIterator[Callable[..., TusClient]]:
     """`client_of(app, headers)`: a TusClient sending those headers with every request."""
     clients: list[TusClient] = []
 
     def make(app: Starlette, headers: dict[str, str] | None = None) -> TusClient:
-        client = TusClient(app, upload_dir)
+        client = TusClient(app, upload_dir, storage=storage)
         client.http.headers.update(headers or {})
         clients.append(client)
         return client
@@ -82,6 +63,25 @@ async def client_of(upload_dir: Path) -> AsyncIterator[Callable[..., TusClient]]
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def make_app(
+    upload_dir: Path, store_fields: dict[str, Any], client_of: Callable[..., TusClient]
+) -> AsyncIterator[MakeApp]:
+    """`make_app(auth="jwt", jwt_secret=...)`: a fresh in-process app; `authenticator=` for a custom one.
+
+    Its apps stop before their clients close (which closes an S3 store): events still due are sent first."""
+    apps: list[Starlette] = []
+
+    def make(authenticator: Any = None, **fields: Any) -> Starlette:
+        app = create_app(Settings(upload_dir=upload_dir, **{**store_fields, **fields}), authenticator=authenticator)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.state.background.stop()
 
 
 @pytest.fixture

@@ -14,14 +14,15 @@ from tests.auth.conftest import Users
 from tests.http.tus_client import TusClient, assert_error, tus_headers, upload_id_of
 
 DATA = b"hello"
+pytestmark = pytest.mark.stores("file", "s3")  # ownership is kept with the upload, on either store
 
 
 def batch_metadata(name: str) -> str:
     return "batch " + base64.b64encode(name.encode()).decode()
 
 
-def on_disk(tus: TusClient, url: str) -> tuple[bytes, bytes]:
-    return tus.data_path(url).read_bytes(), tus.data_path(url).with_name(upload_id_of(url) + ".info").read_bytes()
+def stored(tus: TusClient, url: str) -> tuple[bytes, dict[str, Any]]:
+    return tus.stored_bytes(url), tus.stored_info(url)
 
 
 async def test_an_upload_records_the_owner_who_created_it(users: Users) -> None:
@@ -41,12 +42,12 @@ async def test_head_on_another_owners_upload_is_forbidden(users: Users) -> None:
 
 async def test_patch_on_another_owners_upload_is_forbidden_and_stores_nothing(users: Users) -> None:
     url = await users.alice.new_upload(5)
-    before = on_disk(users.alice, url)
+    before = stored(users.alice, url)
 
     body = assert_error(await users.bob.patch(url, DATA, offset=0), 403)
 
     assert body["error_code"] == "forbidden"
-    assert on_disk(users.alice, url) == before
+    assert stored(users.alice, url) == before
 
 
 async def test_download_of_another_owners_upload_is_forbidden(users: Users) -> None:
@@ -60,11 +61,11 @@ async def test_download_of_another_owners_upload_is_forbidden(users: Users) -> N
 
 async def test_delete_of_another_owners_upload_is_forbidden_and_keeps_it(users: Users) -> None:
     url = await users.alice.uploaded(DATA)
-    before = on_disk(users.alice, url)
+    before = stored(users.alice, url)
 
     assert_error(await users.bob.delete(url), 403)
 
-    assert on_disk(users.alice, url) == before
+    assert stored(users.alice, url) == before
 
 
 async def test_progress_of_another_owners_upload_is_forbidden(users: Users) -> None:

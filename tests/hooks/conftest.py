@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.http.tus_client import TusClient
+from tests.interop.stored_upload import S3Bucket
 from tusd_py import Settings, create_app
 from tusd_py.hooks.handlers import PythonHook
 from tusd_py.hooks.models import HookRequest, HookResponse
@@ -82,18 +83,15 @@ def tag(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def upload_dir(tmp_path: Path) -> Path:
-    return tmp_path / "uploads"
-
-
-@pytest.fixture
-async def make_hooked(upload_dir: Path) -> AsyncIterator[MakeHooked]:
+async def make_hooked(
+    upload_dir: Path, store_fields: dict[str, Any], storage: Path | S3Bucket
+) -> AsyncIterator[MakeHooked]:
     """`make_hooked({"pre-create": fn}, hooks_progress_interval=0.05)`: a client of an app with those hooks."""
     clients: list[TusClient] = []
 
     def make(hooks: Mapping[str, PythonHook], **fields: Any) -> TusClient:
-        settings = Settings.from_env({}, upload_dir=upload_dir, **fields)
-        client = TusClient(create_app(settings, hooks=hooks), upload_dir, endpoint=settings.base_path)
+        settings = Settings.from_env({}, upload_dir=upload_dir, **{**store_fields, **fields})
+        client = TusClient(create_app(settings, hooks=hooks), upload_dir, endpoint=settings.base_path, storage=storage)
         clients.append(client)
         return client
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import httpx
 
 from tests.support.live_server import LiveServer
-from tests.support.tus import OFFSET_BODY, TUS
+from tests.support.s3_server import S3LiveServer
+from tests.support.tus import OFFSET_BODY, TUS, upload_id
 
 
 def metadata(**pairs: str) -> str:
@@ -44,6 +45,14 @@ def lifecycle(server: LiveServer, tag: str, data: bytes = b"hello hooks") -> str
     assert patch(url, 0, data).status_code == 204
     assert delete(url).status_code == 204
     return url
+
+
+def told_storage(server: LiveServer, url: str) -> dict[str, str]:
+    """The `Storage` a hook is told for an upload of `server`: its files, or on S3 its bucket and data key."""
+    if isinstance(server, S3LiveServer):
+        return {"Type": "s3store", "Bucket": server.bucket, "Key": upload_id(url).rpartition("+")[0]}
+    data_file = server.upload_dir.resolve() / upload_id(url)
+    return {"Type": "filestore", "Path": str(data_file), "InfoPath": f"{data_file}.info"}
 
 
 def paced_body(pieces: int, size: int) -> Iterator[bytes]:

@@ -19,8 +19,18 @@ import pytest
 
 from tests.hooks.conftest import FIRED_BY
 from tests.hooks.grpc_service import Answer, Call, Fail, HookService, generate_stubs
-from tests.hooks.live import assert_refused_as_closed, create, head, lifecycle, metadata, paced_body, patch
+from tests.hooks.live import (
+    assert_refused_as_closed,
+    create,
+    head,
+    lifecycle,
+    metadata,
+    paced_body,
+    patch,
+    told_storage,
+)
 from tests.support.live_server import LiveServer, free_port
+from tests.support.s3_server import start_on_store
 from tests.support.tus import TUS, upload_id
 from tests.support.waiting import wait_until
 from tusd_py.hooks.proto import hook_pb2 as packaged_pb2
@@ -46,7 +56,15 @@ def service(stubs: tuple[ModuleType, ModuleType]) -> Iterator[HookService]:
     service.stop()
 
 
-def grpc_hooked(root: Path, target: str, *args: str) -> LiveServer:
+BOTH_STORES = pytest.mark.stores("file", "s3")  # what a hook is told of an upload and does to it; retries and
+# deadlines are the hook transport's, where no store takes part: those run on files alone
+
+
+def grpc_hooked(
+    root: Path, target: str, *args: str, store_kind: str = "file", request: pytest.FixtureRequest | None = None
+) -> LiveServer:
+    if request is not None:
+        return start_on_store(store_kind, request, root, "--hooks-grpc", target, *args)
     server = LiveServer(root / "uploads", root / "server.log", "--hooks-grpc", target, *args)
     server.upload_dir.mkdir(parents=True)
     server.start()
@@ -54,10 +72,12 @@ def grpc_hooked(root: Path, target: str, *args: str) -> LiveServer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, service: HookService) -> Iterator[LiveServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, service: HookService, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
     """Every hook enabled, two retries 100 ms apart, a 1 s deadline, post-receive every 50 ms."""
     server = grpc_hooked(
-        tmp_path_factory.mktemp("grpc-hooks"),
+        tmp_path_factory.mktemp(f"grpc-hooks-{store_kind}"),
         service.target,
         "--hooks-enabled-events", EVERY_HOOK,
         "--hooks-grpc-retry", str(RETRIES),
@@ -65,6 +85,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, service: HookService) -> It
         "--hooks-timeout", f"{TIMEOUT}s",
         "--hooks-progress-interval", "50ms",
         "--write-block-size", "64KiB",
+        store_kind=store_kind,
+        request=request,
     )  # fmt: skip
     yield server
     server.stop()
@@ -93,6 +115,7 @@ def test_the_packaged_messages_are_those_of_the_proto(stubs: tuple[ModuleType, M
 # -- delivery ----------------------------------------------------------------------------------------
 
 
+@BOTH_STORES
 @pytest.mark.parametrize("hook", list(FIRED_BY))
 def test_every_hook_is_invoked_with_tusds_fields(server: LiveServer, service: HookService, tag: str, hook: str) -> None:
     url = lifecycle(server, tag)
@@ -106,8 +129,7 @@ def test_every_hook_is_invoked_with_tusds_fields(server: LiveServer, service: Ho
     if hook == "pre-create":
         assert dict(upload.storage) == {}
     else:
-        data_file = server.upload_dir.resolve() / upload_id(url)
-        assert dict(upload.storage) == {"Type": "filestore", "Path": str(data_file), "InfoPath": f"{data_file}.info"}
+        assert dict(upload.storage) == told_storage(server, url)
     request = call.http_request
     assert request.method == FIRED_BY[hook]
     assert request.uri == ("/files/" if hook in ("pre-create", "post-create") else f"/files/{upload_id(url)}")
@@ -115,6 +137,7 @@ def test_every_hook_is_invoked_with_tusds_fields(server: LiveServer, service: Ho
     assert request.header["Tus-Resumable"] == "1.0.0"
 
 
+@BOTH_STORES
 def test_offsets_follow_the_bytes(server: LiveServer, service: HookService, tag: str) -> None:
     url = lifecycle(server, tag)
 
@@ -125,6 +148,7 @@ def test_offsets_follow_the_bytes(server: LiveServer, service: HookService, tag:
     assert (terminated.upload.id, terminated.upload.offset) == (upload_id(url), 11)
 
 
+@BOTH_STORES
 def test_a_deferred_length_is_size_zero_and_deferred(server: LiveServer, service: HookService, tag: str) -> None:
     headers = {**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": metadata(tag=tag)}
 
@@ -137,6 +161,7 @@ def test_a_deferred_length_is_size_zero_and_deferred(server: LiveServer, service
 # -- answers ------------------------------------------------------------------------------------------
 
 
+@BOTH_STORES
 def test_reject_upload_refuses_the_creation_with_the_hooks_response(
     server: LiveServer, service: HookService, stubs: tuple[ModuleType, ModuleType], tag: str
 ) -> None:
@@ -151,14 +176,15 @@ def test_reject_upload_refuses_the_creation_with_the_hooks_response(
             ),
         ),
     )
-    stored_before = sorted(server.upload_dir.iterdir())
+    stored_before = server.stored_names()
 
     response = create(server, 5, tag)
 
     assert_refused_as_closed(response)
-    assert sorted(server.upload_dir.iterdir()) == stored_before
+    assert server.stored_names() == stored_before
 
 
+@BOTH_STORES
 def test_change_file_info_sets_the_id_and_metadata(
     server: LiveServer, service: HookService, stubs: tuple[ModuleType, ModuleType], tag: str
 ) -> None:
@@ -170,13 +196,16 @@ def test_change_file_info_sets_the_id_and_metadata(
     response = create(server, 5, tag, filename="x.bin")
 
     assert response.status_code == 201
-    assert response.headers["location"] == server.endpoint + new_id
-    stored = head(response.headers["location"]).headers["upload-metadata"]
+    location = response.headers["location"]
+    assert location.startswith(server.endpoint)
+    assert upload_id(location).partition("+")[0] == new_id  # on S3 the tus id adds the multipart upload's
+    stored = head(location).headers["upload-metadata"]
     assert parse_metadata(stored) == {"tag": tag, "checked": "yes"}  # a protobuf map keeps no order
     [told] = service.wait_for("post-create", tag=tag)
-    assert told.upload.id == new_id
+    assert told.upload.id == upload_id(location)
 
 
+@BOTH_STORES
 def test_empty_changes_keep_the_id_and_metadata(
     server: LiveServer, service: HookService, stubs: tuple[ModuleType, ModuleType], tag: str
 ) -> None:
@@ -189,6 +218,7 @@ def test_empty_changes_keep_the_id_and_metadata(
     assert head(response.headers["location"]).headers["upload-metadata"] == metadata(tag=tag, filename="kept.bin")
 
 
+@BOTH_STORES
 def test_pre_finish_headers_reach_the_last_patch(
     server: LiveServer, service: HookService, stubs: tuple[ModuleType, ModuleType], tag: str
 ) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.hooks.conftest import MakeHooked
 from tests.http.tus_client import assert_error
 from tusd_py.hooks.models import HookResponse, HTTPResponse
+
+pytestmark = pytest.mark.stores("file", "s3")  # hooks see the same uploads on either store
 
 
 def answer(status: int | None = None, body: str | None = None, **headers: str) -> HookResponse:
@@ -24,7 +28,7 @@ async def test_pre_create_may_give_the_created_answer_its_status_and_body(make_h
     assert response.json() == {"quota_left": 3}
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-quota-left"] == "3"
-    assert response.headers["location"].endswith(client.stored_files()[0].removesuffix(".info"))
+    assert client.stored_anything(response.headers["location"])
     assert await client.offset_of(response.headers["location"]) == 0  # the upload was made all the same
 
 

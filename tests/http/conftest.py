@@ -20,20 +20,11 @@ MakeTus = Callable[..., TusClient]
 
 
 @pytest.fixture
-def upload_dir(tmp_path: Path) -> Path:
-    return tmp_path / "uploads"
-
-
-@pytest.fixture
 async def make_tus(
-    upload_dir: Path, store_fields: dict[str, Any], request: pytest.FixtureRequest
+    upload_dir: Path, store_fields: dict[str, Any], storage: Path | S3Bucket
 ) -> AsyncIterator[MakeTus]:
     """`make_tus(max_size=10)`: a client of a fresh app with those settings (`environ` for TUSD_PY_* variables)."""
     clients: list[TusClient] = []
-    storage: Path | S3Bucket = upload_dir
-    if store_fields:
-        client = request.getfixturevalue("seaweedfs_client")
-        storage = S3Bucket(client, store_fields["s3_bucket"], store_fields["s3_object_prefix"])
 
     def make(environ: Mapping[str, str] | None = None, **fields: Any) -> TusClient:
         settings = Settings.from_env(dict(environ or {}), upload_dir=upload_dir, **{**store_fields, **fields})

@@ -9,6 +9,8 @@ import pytest
 from tests.http.conftest import MakeTus
 from tests.http.tus_client import TusClient, assert_error, raw_headers, upload_id_of
 
+pytestmark = pytest.mark.stores("file", "s3")  # what the store does not decide, on both stores
+
 # -- length -----------------------------------------------------------------------------------------
 
 

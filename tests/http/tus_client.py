@@ -150,6 +150,18 @@ class TusClient:
         info: dict[str, Any] = json.loads((self.upload_dir / (upload_id_of(url) + ".info")).read_text())
         return info
 
+    def storage_field(self, url: str) -> dict[str, str]:
+        """The `Storage` tusd's hooks and `.info` give for the upload: its files, or its bucket and data key."""
+        if isinstance(self.storage, S3Bucket):
+            object_id = upload_id_of(url).rpartition("+")[0]
+            return {"Type": "s3store", "Bucket": self.storage.bucket, "Key": self.storage.key(object_id)}
+        path = str(self.data_path(url))
+        return {"Type": "filestore", "Path": path, "InfoPath": f"{path}.info"}
+
+    def stored_anything(self, url: str) -> bool:
+        """Whether anything of the upload is left in the store: its data file, or on S3 its `.info` object."""
+        return StoredUpload.exists(self.storage, url)
+
     def stored_files(self) -> list[str]:
         """The names the store keeps: files of the upload directory, or object keys under the S3 prefix."""
         if isinstance(self.storage, S3Bucket):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -13,8 +13,11 @@ import pytest
 
 from tests.events.clients import create, upload
 from tests.pipeline.conftest import pipeline_server
+from tests.support.live_server import LiveServer
 from tests.support.tus import upload_id
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.stores("file", "s3")  # the pipeline reads a finished upload from either store
 
 
 @pytest.fixture
@@ -36,8 +39,22 @@ async def status_of_is(http: httpx.AsyncClient, url: str, status: str) -> bool:
     return await status_of(http, url) == status
 
 
-async def test_with_a_concurrency_of_one_stages_never_overlap(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    server = pipeline_server(tmp_path, "--pipeline", "timed=tests.pipeline.stages:timed", "--pipeline-concurrency", "1")
+@pytest.fixture
+def serving(tmp_path: Path, store_kind: str, request: pytest.FixtureRequest) -> Callable[[str, int], LiveServer]:
+    """`serving(stage, concurrency)`: a started server running that one stage of tests/pipeline/stages.py."""
+
+    def start(stage: str, concurrency: int) -> LiveServer:
+        spec = f"{stage}=tests.pipeline.stages:{stage}"
+        args = ("--pipeline", spec, "--pipeline-concurrency", str(concurrency))
+        return pipeline_server(tmp_path, *args, store_kind=store_kind, request=request)
+
+    return start
+
+
+async def test_with_a_concurrency_of_one_stages_never_overlap(
+    http: httpx.AsyncClient, tmp_path: Path, serving: Callable[[str, int], LiveServer]
+) -> None:
+    server = serving("timed", 1)
     try:
         urls = [await create(http, server, 3, {"filename": f"{n}.txt"}) for n in range(3)]
         await asyncio.gather(*(upload(http, url, b"abc") for url in urls))  # all three complete at once
@@ -53,8 +70,10 @@ async def test_with_a_concurrency_of_one_stages_never_overlap(http: httpx.AsyncC
         assert later["start"] >= earlier["end"], (earlier, later)
 
 
-async def test_uploads_beyond_the_concurrency_wait_for_a_free_worker(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    server = pipeline_server(tmp_path, "--pipeline", "gate=tests.pipeline.stages:gate", "--pipeline-concurrency", "2")
+async def test_uploads_beyond_the_concurrency_wait_for_a_free_worker(
+    http: httpx.AsyncClient, tmp_path: Path, serving: Callable[[str, int], LiveServer]
+) -> None:
+    server = serving("gate", 2)
     shared = tmp_path / "shared"
     try:
         urls = [await create(http, server, 3, {"filename": f"{n}.txt"}) for n in range(3)]

@@ -17,11 +17,15 @@ from tests.support.live_server import LiveServer
 from tests.support.tus import upload_id
 
 STAGES = ["digests", "inspect", "thumbnail"]
+pytestmark = pytest.mark.stores("file", "s3")  # the pipeline reads a finished upload from either store
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = pipeline_server(tmp_path_factory.mktemp("example-pipeline"), "--pipeline", EXAMPLE_STAGES)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp(f"example-pipeline-{store_kind}")
+    server = pipeline_server(root, "--pipeline", EXAMPLE_STAGES, store_kind=store_kind, request=request)
     yield server
     server.stop()
 

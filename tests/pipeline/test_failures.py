@@ -11,13 +11,18 @@ from tests.events.clients import WsFollower, create, events_path, following, upl
 from tests.pipeline.conftest import pipeline_server
 from tests.support.live_server import LiveServer
 
+pytestmark = pytest.mark.stores("file", "s3")  # the pipeline reads a finished upload from either store
+
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
     stages = (
         "digests=examples.pipeline.stages:digests,scan=tests.pipeline.stages:fail,timed=tests.pipeline.stages:timed"
     )
-    server = pipeline_server(tmp_path_factory.mktemp("failing-pipeline"), "--pipeline", stages)
+    root = tmp_path_factory.mktemp(f"failing-pipeline-{store_kind}")
+    server = pipeline_server(root, "--pipeline", stages, store_kind=store_kind, request=request)
     yield server
     server.stop()
 

@@ -15,6 +15,8 @@ from tests.pipeline.conftest import pipeline_server
 from tests.support.tus import upload_id
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.stores("file", "s3")  # the pipeline reads a finished upload from either store
+
 STAGES = "digests=examples.pipeline.stages:digests,gate=tests.pipeline.stages:gate"
 
 
@@ -25,11 +27,11 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_processing_cut_off_by_a_crash_is_finished_by_the_next_server(
-    http: httpx.AsyncClient, tmp_path: Path
+    http: httpx.AsyncClient, tmp_path: Path, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
     shared = tmp_path / "shared"
     data = b"survives a crash" * 1000
-    first = pipeline_server(tmp_path, "--pipeline", STAGES)
+    first = pipeline_server(tmp_path, "--pipeline", STAGES, store_kind=store_kind, request=request)
     try:
         url = await create(http, first, len(data), {"filename": "crash.bin"})
         await upload(http, url, data)
@@ -45,9 +47,9 @@ async def test_processing_cut_off_by_a_crash_is_finished_by_the_next_server(
     finally:
         first.kill()  # SIGKILL: no chance to save or hand over anything
 
-    second = pipeline_server(tmp_path, "--pipeline", STAGES)
+    second = first  # the next server: the same upload directory (or bucket), the same port
+    second.start()
     try:
-        url = url.replace(first.base_url, second.base_url)
         follower = WsFollower()
         watching = await following(follower, ws_url(second, events_path(url)))
         (shared / f"release-{upload_id(url)}").touch()

@@ -6,9 +6,12 @@ import hashlib
 import json
 import os
 
+import pytest
+
+from tests.http.test_download import byteranges
 from tests.http.tus_client import TusClient, upload_id_of
 from tests.s3.conftest import MakeS3Tus
-from tests.support.seaweedfs import SeaweedFS
+from tests.support.s3_endpoint import S3Endpoint
 
 MiB = 2**20
 
@@ -17,35 +20,37 @@ def object_id(url: str) -> str:
     return upload_id_of(url).rsplit("+", 1)[0]
 
 
+@pytest.mark.s3_servers("seaweedfs", "moto")
 async def test_small_patches_go_to_the_part_object_then_complete(
-    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+    s3_tus: TusClient, s3_server: S3Endpoint, s3_bucket: str
 ) -> None:
     data = os.urandom(3 * MiB)
     url = await s3_tus.new_upload(len(data), metadata="filename aGVsbG8udHh0")
     upload_id = upload_id_of(url)
     assert "+" in upload_id
     oid = object_id(url)
-    assert seaweedfs.keys(s3_bucket) == {f"{oid}.info": seaweedfs.keys(s3_bucket)[f"{oid}.info"]}
+    assert s3_server.keys(s3_bucket) == {f"{oid}.info": s3_server.keys(s3_bucket)[f"{oid}.info"]}
     response = await s3_tus.patch(url, data[: MiB], offset=0)
     assert response.status_code == 204, response.text
-    assert seaweedfs.keys(s3_bucket)[f"{oid}.part"] == MiB
+    assert s3_server.keys(s3_bucket)[f"{oid}.part"] == MiB
     assert await s3_tus.offset_of(url) == MiB
     response = await s3_tus.patch(url, data[MiB:], offset=MiB)
     assert response.status_code == 204, response.text
-    keys = seaweedfs.keys(s3_bucket)
+    keys = s3_server.keys(s3_bucket)
     assert keys.get(oid) == len(data) and f"{oid}.part" not in keys
     assert await s3_tus.offset_of(url) == len(data)
     got = await s3_tus.http.get(url)
     assert got.status_code == 200 and got.content == data
-    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    info = json.loads(s3_server.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
     assert info["ID"] == upload_id
     assert info["Storage"] == {"Type": "s3store", "Bucket": s3_bucket, "Key": oid}
     assert info["MetaData"] == {"filename": "hello.txt"}
     assert info["TusdPy"]["sha256"] == hashlib.sha256(data).hexdigest()
-    assert seaweedfs.multipart_uploads(s3_bucket) == []
+    assert s3_server.multipart_uploads(s3_bucket) == []
 
 
-async def test_a_large_body_becomes_parts_with_a_tail(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
+@pytest.mark.s3_servers("seaweedfs", "moto")
+async def test_a_large_body_becomes_parts_with_a_tail(make_s3_tus: MakeS3Tus, s3_server: S3Endpoint,
                                                       s3_bucket: str) -> None:
     tus = make_s3_tus(s3_part_size=5 * MiB, s3_concurrent_part_uploads=2)
     data = os.urandom(23 * MiB + 5)
@@ -53,50 +58,54 @@ async def test_a_large_body_becomes_parts_with_a_tail(make_s3_tus: MakeS3Tus, se
     first = 12 * MiB + 7  # two 5 MiB parts, then a 2 MiB tail into .part
     assert (await tus.patch(url, data[:first], offset=0)).status_code == 204
     oid = object_id(url)
-    assert seaweedfs.keys(s3_bucket)[f"{oid}.part"] == first - 10 * MiB
-    parts = seaweedfs.client().list_parts(Bucket=s3_bucket, Key=oid, UploadId=upload_id_of(url).rsplit("+", 1)[1])
+    assert s3_server.keys(s3_bucket)[f"{oid}.part"] == first - 10 * MiB
+    parts = s3_server.client().list_parts(Bucket=s3_bucket, Key=oid, UploadId=upload_id_of(url).rsplit("+", 1)[1])
     assert [p["Size"] for p in parts["Parts"]] == [5 * MiB, 5 * MiB]
     assert await tus.offset_of(url) == first
     assert (await tus.patch(url, data[first:], offset=first)).status_code == 204
-    assert seaweedfs.keys(s3_bucket)[oid] == len(data)
+    assert s3_server.keys(s3_bucket)[oid] == len(data)
     assert (await tus.http.get(url)).content == data
     ranged = await tus.http.get(url, headers={"Range": "bytes=6291456-6291465"})
     assert ranged.status_code == 206 and ranged.content == data[6291456:6291466]
 
 
-async def test_an_empty_upload_ends_with_an_empty_object(s3_tus: TusClient, seaweedfs: SeaweedFS,
+@pytest.mark.s3_servers("seaweedfs", "moto")
+async def test_an_empty_upload_ends_with_an_empty_object(s3_tus: TusClient, s3_server: S3Endpoint,
                                                          s3_bucket: str) -> None:
     url = await s3_tus.new_upload(0)
-    assert seaweedfs.keys(s3_bucket)[object_id(url)] == 0
+    assert s3_server.keys(s3_bucket)[object_id(url)] == 0
     assert (await s3_tus.head(url)).headers["Upload-Offset"] == "0"
     got = await s3_tus.http.get(url)
     assert got.status_code == 200 and got.content == b""
 
 
+@pytest.mark.s3_servers("seaweedfs", "moto")
 async def test_termination_removes_every_object_and_the_multipart_upload(
-    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+    s3_tus: TusClient, s3_server: S3Endpoint, s3_bucket: str
 ) -> None:
     url = await s3_tus.new_upload(10 * MiB)
     assert (await s3_tus.patch(url, os.urandom(MiB), offset=0)).status_code == 204
     assert (await s3_tus.delete(url)).status_code == 204
-    assert [key for key in seaweedfs.keys(s3_bucket) if not key.startswith("tusd-py-gone/")] == []
-    assert seaweedfs.multipart_uploads(s3_bucket) == []
+    assert [key for key in s3_server.keys(s3_bucket) if not key.startswith("tusd-py-gone/")] == []
+    assert s3_server.multipart_uploads(s3_bucket) == []
     assert (await s3_tus.head(url)).status_code == 410
 
 
-async def test_deferred_length_rewrites_the_info(s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str) -> None:
+@pytest.mark.s3_servers("seaweedfs", "moto")
+async def test_deferred_length_rewrites_the_info(s3_tus: TusClient, s3_server: S3Endpoint, s3_bucket: str) -> None:
     url = await s3_tus.new_upload(defer=True)
     oid = object_id(url)
-    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    info = json.loads(s3_server.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
     assert info["SizeIsDeferred"] is True
     assert (await s3_tus.patch(url, b"abc", offset=0)).status_code == 204
     response = await s3_tus.patch(url, b"defg", offset=3, headers={"Upload-Length": "7"})
     assert response.status_code == 204, response.text
-    info = json.loads(seaweedfs.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
+    info = json.loads(s3_server.client().get_object(Bucket=s3_bucket, Key=f"{oid}.info")["Body"].read())
     assert info["SizeIsDeferred"] is False and info["Size"] == 7
     assert (await s3_tus.http.get(url)).content == b"abcdefg"
 
 
+@pytest.mark.s3_servers("seaweedfs", "moto")
 async def test_concatenation_small_and_large(make_s3_tus: MakeS3Tus) -> None:
     tus = make_s3_tus(s3_part_size=5 * MiB)
     for sizes in ([10, 20, 5], [5 * MiB + 3, 6 * MiB, 100]):
@@ -109,6 +118,7 @@ async def test_concatenation_small_and_large(make_s3_tus: MakeS3Tus) -> None:
         assert (await tus.http.get(final)).content == b"".join(pieces)
 
 
+@pytest.mark.s3_servers("seaweedfs", "moto")
 async def test_checksummed_bodies_are_verified_before_they_are_stored(s3_tus: TusClient) -> None:
     import base64
 
@@ -144,7 +154,8 @@ async def test_options_advertises_the_extensions(s3_tus: TusClient, tmp_path: ob
             "checksum"} <= set(extensions.split(","))
 
 
-async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, seaweedfs: SeaweedFS,
+@pytest.mark.s3_servers("seaweedfs", "moto")
+async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus: MakeS3Tus, s3_server: S3Endpoint,
                                                                      s3_bucket: str) -> None:
     import time
 
@@ -155,14 +166,14 @@ async def test_the_sweeper_aborts_expired_uploads_multipart_uploads(make_s3_tus:
     service = tus.app.state.service
     service.clock = lambda: time.time() + 7200  # two hours on: the unfinished upload is past its expiry
     assert await service.sweep() == 1
-    assert seaweedfs.multipart_uploads(s3_bucket) == []
-    remaining = {key for key in seaweedfs.keys(s3_bucket) if not key.startswith("tusd-py-gone/")}
+    assert s3_server.multipart_uploads(s3_bucket) == []
+    remaining = {key for key in s3_server.keys(s3_bucket) if not key.startswith("tusd-py-gone/")}
     assert remaining == {object_id(finished), object_id(finished) + ".info"}
     assert (await tus.head(expiring)).status_code == 410
     assert (await tus.http.get(finished)).content == b"kept"
 
 
-async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: SeaweedFS, s3_bucket: str,
+async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(s3_server: S3Endpoint, s3_bucket: str,
                                                                 s3_env: dict[str, str], tmp_path: object) -> None:
     from pathlib import Path
 
@@ -180,7 +191,7 @@ async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: Seawe
         copies.append((context.path, context.path.read_bytes()))
         return {"size": context.path.stat().st_size}
 
-    settings = Settings.from_env({}, s3_bucket=s3_bucket, s3_endpoint=seaweedfs.endpoint, s3_object_prefix="up")
+    settings = Settings.from_env({}, s3_bucket=s3_bucket, s3_endpoint=s3_server.endpoint, s3_object_prefix="up")
     app = create_app(settings, hooks={"post-finish": post_finish}, pipeline=[Stage("measure", stage)])
     tus = TusClient(app, Path(str(tmp_path)))
     try:
@@ -202,7 +213,7 @@ async def test_hooks_see_s3_storage_and_stages_get_a_local_copy(seaweedfs: Seawe
 
 
 async def test_ietf_uploads_of_unknown_length_complete_before_their_digest_is_read(
-    s3_tus: TusClient, seaweedfs: SeaweedFS, s3_bucket: str
+    s3_tus: TusClient, s3_server: S3Endpoint, s3_bucket: str
 ) -> None:
     """The draft's completing body declares the length: the multipart upload is completed (the `.part` tail as its
     last part) before the whole-upload SHA-256 is recorded, and the digest on GET is the bytes'."""
@@ -219,7 +230,7 @@ async def test_ietf_uploads_of_unknown_length_complete_before_their_digest_is_re
     assert got.content == b"hello world"
     expected = hashlib.sha256(b"hello world").digest()
     assert got.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(expected).decode()}:"
-    assert seaweedfs.keys(s3_bucket)[object_id(url)] == 11
+    assert s3_server.keys(s3_bucket)[object_id(url)] == 11
 
 
 async def test_a_digest_stated_at_creation_is_checked_on_s3(s3_tus: TusClient) -> None:
@@ -239,3 +250,21 @@ async def test_a_digest_stated_at_creation_is_checked_on_s3(s3_tus: TusClient) -
     done = await s3_tus.http.patch(url, headers=append_headers(8, 6, True), content=b"last")
     assert done.status_code == 200, done.text
     assert (await s3_tus.http.get(url)).content == b"first last"
+
+
+@pytest.mark.s3_servers("seaweedfs", "moto")
+async def test_ranges_across_parts_are_read_from_s3(make_s3_tus: MakeS3Tus) -> None:
+    tus = make_s3_tus(s3_part_size=5 * MiB)
+    data = os.urandom(11 * MiB + 7)
+    url = await tus.uploaded(data)
+    edge = 5 * MiB  # the first part's end: a range across it reads from two parts of the object
+
+    across = await tus.http.get(url, headers={"Range": f"bytes={edge - 10}-{edge + 9}"})
+    suffix = await tus.http.get(url, headers={"Range": "bytes=-100"})
+    several = await tus.http.get(url, headers={"Range": f"bytes=0-3,{2 * edge}-{2 * edge + 3}"})
+
+    assert (across.status_code, across.content) == (206, data[edge - 10 : edge + 10])
+    assert across.headers["Content-Range"] == f"bytes {edge - 10}-{edge + 9}/{len(data)}"
+    assert (suffix.status_code, suffix.content) == (206, data[-100:])
+    assert several.status_code == 206
+    assert [content for _, content in byteranges(several)] == [data[:4], data[2 * edge : 2 * edge + 4]]

@@ -54,6 +54,10 @@ class LiveServer:
         """Where its uploads are, for `StoredUpload.load`: the upload directory (an S3 server: its bucket)."""
         return self.upload_dir
 
+    def stored_names(self) -> list[str]:
+        """What its store holds: the names in the upload directory (an S3 server: the keys in its bucket)."""
+        return sorted(path.name for path in self.upload_dir.iterdir())
+
     def start(self, timeout: float = 20.0) -> None:
         command = [
             sys.executable,

@@ -28,13 +28,18 @@ class S3LiveServer(LiveServer):
     def storage(self) -> S3Bucket:  # type: ignore[override]
         return S3Bucket(self.seaweedfs.client(), self.bucket)
 
+    def stored_names(self) -> list[str]:
+        return self.storage.names()
 
-def start_on_store(store_kind: str, request: pytest.FixtureRequest, root: Path, *args: str) -> LiveServer:
+
+def start_on_store(
+    store_kind: str, request: pytest.FixtureRequest, root: Path, *args: str, env: dict[str, str] | None = None
+) -> LiveServer:
     """A started server keeping its uploads on `store_kind` (S3: a fresh bucket), its log in `root/server.log`."""
     if store_kind == "s3":
-        server: LiveServer = S3LiveServer(root, request.getfixturevalue("seaweedfs"), *args)
+        server: LiveServer = S3LiveServer(root, request.getfixturevalue("seaweedfs"), *args, env=env)
     else:
-        server = LiveServer(root / "uploads", root / "server.log", *args)
-        server.upload_dir.mkdir(parents=True)
+        server = LiveServer(root / "uploads", root / "server.log", *args, env=env)
+        server.upload_dir.mkdir(parents=True, exist_ok=True)
     server.start()
     return server

@@ -16,6 +16,7 @@ from tests.pipeline.conftest import EXAMPLE_STAGES, pipeline_server, png
 from tests.support.live_server import LiveServer
 from tests.support.live_server import start_live as start
 from tests.support.programs import require_program
+from tests.support.s3_server import start_on_store
 from tests.support.tus import TUS, payload, sha256
 from tests.ws_upload.test_live_uploads import download
 from tests.ws_upload.ws_client import Session, connect, upload, ws_url
@@ -23,6 +24,7 @@ from tests.ws_upload.ws_client import Session, connect, upload, ws_url
 MIB = 1024 * 1024
 API_KEYS = "alice-key:alice,bob-key:bob,root-key:root:admin"
 ALICE, BOB, ROOT = ({"X-API-Key": key} for key in ("alice-key", "bob-key", "root-key"))
+pytestmark = pytest.mark.stores("file", "s3")  # a socket's rules do not depend on the store
 
 REJECT_EXECUTABLES = """#!/usr/bin/env python3
 import json, sys
@@ -37,8 +39,11 @@ else:
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start(tmp_path_factory.mktemp("ws-auth"), "--auth", "api-key", env={"TUSD_PY_API_KEYS": API_KEYS})
+def secured(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp(f"ws-auth-{store_kind}")
+    server = start_on_store(store_kind, request, root, "--auth", "api-key", env={"TUSD_PY_API_KEYS": API_KEYS})
     yield server
     server.stop()
 
@@ -49,7 +54,7 @@ async def test_a_socket_without_credentials_is_closed_4401(secured: LiveServer) 
             await ws.recv()
 
     assert ws.close_code == 4401
-    assert not list(secured.upload_dir.iterdir())
+    assert secured.stored_names() == []
 
 
 async def test_the_upload_belongs_to_the_socket_s_user(secured: LiveServer) -> None:
@@ -97,15 +102,17 @@ async def test_an_unknown_upload_cannot_be_resumed(secured: LiveServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def hooked(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
     require_program("python3", "the pre-create hook is a `#!/usr/bin/env python3` executable")
-    root = tmp_path_factory.mktemp("ws-hooks")
+    root = tmp_path_factory.mktemp(f"ws-hooks-{store_kind}")
     hooks = root / "hooks"
     hooks.mkdir()
     script = hooks / "pre-create"
     script.write_text(REJECT_EXECUTABLES)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    server = start(root, "--hooks-dir", str(hooks))
+    server = start_on_store(store_kind, request, root, "--hooks-dir", str(hooks))
     yield server
     server.stop()
 
@@ -119,7 +126,7 @@ async def test_a_pre_create_hook_rejects_the_upload_over_the_socket(hooked: Live
     assert refused["type"] == "error" and refused["status"] == 422 and refused["error_code"] == "upload_rejected"
     assert refused["error_message"] == "executables are not accepted"
     assert ws.close_code == 4422
-    assert not list(hooked.upload_dir.glob("*.info"))
+    assert not [name for name in hooked.stored_names() if name.endswith(".info")]
 
 
 async def test_a_pre_create_hook_lets_other_uploads_through(hooked: LiveServer) -> None:
@@ -129,8 +136,11 @@ async def test_a_pre_create_hook_lets_other_uploads_through(hooked: LiveServer) 
 
 
 @pytest.fixture(scope="module")
-def processing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = pipeline_server(tmp_path_factory.mktemp("ws-pipeline"), "--pipeline", EXAMPLE_STAGES)
+def processing(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp(f"ws-pipeline-{store_kind}")
+    server = pipeline_server(root, "--pipeline", EXAMPLE_STAGES, store_kind=store_kind, request=request)
     yield server
     server.stop()
 
@@ -165,6 +175,7 @@ async def test_a_resumed_processed_upload_answers_success_at_once(processing: Li
     assert success["type"] == "success" and success["data"]["result"] == first.messages[-1]["data"]["result"]
 
 
+@pytest.mark.stores("file")  # counts on a confirmation at 1 MiB: S3 confirms 5 MiB parts
 async def test_shutdown_ends_the_socket_with_1012_and_the_upload_resumes_after_restart(tmp_path: Path) -> None:
     server = start(tmp_path, "--write-block-size", "64KiB", "--ws-upload-window", "256KiB")
     data = payload(2 * MIB, seed=21)

@@ -154,6 +154,7 @@ async def test_an_upload_begun_over_the_socket_finishes_over_http(server: LiveSe
     assert sha256(download(url)) == sha256(data)
 
 
+@BOTH_STORES
 async def test_a_segment_with_a_wrong_checksum_is_dropped_and_can_be_sent_again(server: LiveServer) -> None:
     data = payload(200_000, seed=7)
     good = "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode()
@@ -189,6 +190,7 @@ async def test_a_checksummed_segment_larger_than_the_window_is_refused(server: L
     assert error["error_code"] == "invalid_message" and ws.close_code == 4400
 
 
+@BOTH_STORES
 async def test_an_upload_above_the_maximum_size_is_refused_before_any_byte(server: LiveServer) -> None:
     async with connect(server.endpoint) as ws:
         session = Session(ws)
@@ -201,6 +203,7 @@ async def test_an_upload_above_the_maximum_size_is_refused_before_any_byte(serve
     assert not list(server.upload_dir.glob("*.info.tmp"))
 
 
+@BOTH_STORES
 async def test_bytes_past_the_declared_size_are_refused_and_the_size_is_kept(server: LiveServer) -> None:
     data = payload(100_000, seed=8)
     async with connect(server.endpoint) as ws:
@@ -305,6 +308,7 @@ async def test_a_256_mib_upload_in_1_mib_frames_keeps_server_memory_flat(big_ser
     assert growth_mib < 40, f"peak RSS grew by {growth_mib:.1f} MiB during a {size // MIB} MiB upload"
 
 
+@BOTH_STORES
 async def test_a_frame_over_the_message_size_closes_the_socket_with_1009(server: LiveServer) -> None:
     async with connect(server.endpoint) as ws:
         session = Session(ws)

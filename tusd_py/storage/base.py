@@ -75,6 +75,10 @@ class UploadStore(Protocol):
 
     async def save_info(self, info: UploadInfo) -> None: ...
 
+    async def id_taken(self, upload_id: str) -> bool:
+        """Whether creating an upload with this id (one a pre-create hook chose) would meet one that exists."""
+        ...
+
     def open_appender(
         self,
         info: UploadInfo,

@@ -122,6 +122,9 @@ class FileStore:
         encoded = json.dumps(info_to_json(info), separators=(",", ":")).encode()
         _create_files(data, encoded)  # on the loop: in a thread it cost 50 % more CPU per creation, for no speed
 
+    async def id_taken(self, upload_id: str) -> bool:
+        return self.data_path(upload_id).exists() or self.info_path(upload_id).exists()
+
     async def get_info(self, upload_id: str) -> UploadInfo:
         info_path = self.info_path(upload_id)
         try:

@@ -267,13 +267,8 @@ class UploadService:
             raise hook_failed(
                 HookType.PRE_CREATE, ValueError(f"ChangeFileInfo.ID {upload_id[:200]!r} is not a valid id")
             )
-        try:
-            await self.store.get_info(upload_id)
-        except TusError as error:
-            if error.status == 404:
-                return
-            raise
-        raise hook_failed(HookType.PRE_CREATE, ValueError(f"ChangeFileInfo.ID {upload_id!r} is already taken"))
+        if await self.store.id_taken(upload_id):
+            raise hook_failed(HookType.PRE_CREATE, ValueError(f"ChangeFileInfo.ID {upload_id!r} is already taken"))
 
     def _created(self, info: UploadInfo, origin: RequestOrigin | None) -> None:
         self._tell("created", info)

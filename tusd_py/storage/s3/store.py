@@ -144,6 +144,14 @@ class S3Store:
                                  missing_ok=True, Key=key, UploadId=created["UploadId"])
             raise
 
+    async def id_taken(self, upload_id: str) -> bool:
+        """A hook's id names the objects (the tus id adds the multipart id): taken when either object exists."""
+        found = await asyncio.gather(*(
+            self._call("looking for an upload of that id", "head_object", upload_id, missing_ok=True, Key=key)
+            for key in (self.keys.info(upload_id), self.keys.data(upload_id))
+        ))
+        return any(answer is not None for answer in found)
+
     async def _put_info(self, info: UploadInfo) -> None:
         object_id, _ = split_id(info.id)
         body = json.dumps(info_to_json(info), separators=(",", ":")).encode()
